@@ -1,0 +1,54 @@
+"""Interplay's runtime core. Plugin authors import everything they need from here."""
+
+from __future__ import annotations
+
+from .config import InterplayConfig, PipelineSettings, SecretRef, load_config, resolve_secret
+from .contracts import (
+    Analyzer,
+    Channel,
+    Generator,
+    Inbox,
+    Plugin,
+    PluginContext,
+    PluginSettings,
+    ReplyStream,
+    Skill,
+    Submitted,
+)
+from .errors import ConfigError, InterplayError, ModelError, PluginError, StoreError
+from .hookspecs import hookimpl, hookspec
+from .messages import Annotation, Conversation, Feedback, Message, Reply, Turn, new_id
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analyzer",
+    "Annotation",
+    "Channel",
+    "ConfigError",
+    "Conversation",
+    "Feedback",
+    "Generator",
+    "Inbox",
+    "InterplayConfig",
+    "InterplayError",
+    "Message",
+    "ModelError",
+    "PipelineSettings",
+    "Plugin",
+    "PluginContext",
+    "PluginError",
+    "PluginSettings",
+    "Reply",
+    "ReplyStream",
+    "SecretRef",
+    "Skill",
+    "StoreError",
+    "Submitted",
+    "Turn",
+    "hookimpl",
+    "hookspec",
+    "load_config",
+    "new_id",
+    "resolve_secret",
+]

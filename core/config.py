@@ -1,0 +1,183 @@
+"""config.toml, validated by pydantic models that reject unknown keys."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.functional_validators import AfterValidator
+
+from .errors import ConfigError
+
+CONFIG_ENV = "INTERPLAY_CONFIG"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_secret_ref(value: str) -> str:
+    if not value or value.startswith(("$env:", "$file:")):
+        return value
+    raise ValueError(
+        "secrets are never written inline: use \"$env:NAME\" (an environment variable) "
+        "or \"$file:/path\" (a file holding the secret)"
+    )
+
+
+SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+
+
+def resolve_secret(ref: str, what: str) -> str:
+    """The secret a `$env:NAME` / `$file:PATH` reference points to; InterplayError if unset."""
+    if ref.startswith("$env:"):
+        name = ref[5:]
+        value = os.environ.get(name, "")
+        if not value:
+            raise ConfigError(f"{what} is not set: export {name}=...")
+        return value
+    if ref.startswith("$file:"):
+        path = Path(ref[6:]).expanduser()
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read {path} ({exc.strerror})") from None
+    raise ConfigError(f"{what} is not configured")
+
+
+class CoreSettings(Strict):
+    data_dir: Path | None = None
+    models_dir: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    admins: list[str] = Field(default_factory=list)
+
+
+class BusSettings(Strict):
+    max_pending: int = Field(10_000, ge=1)
+    conversation_backlog: int = Field(100, ge=1)
+    analyzer_timeout: float = Field(2.0, gt=0)
+    skill_timeout: float = Field(10.0, gt=0)
+    generation_timeout: float = Field(120.0, gt=0)
+    shutdown_deadline: float = Field(10.0, ge=0)
+    busy_reply: str = "I'm still answering your earlier messages - give me a moment."
+    fallback_reply: str = "Sorry, something went wrong on my side. Please try again."
+
+
+class StoreSettings(Strict):
+    backend: Literal["sqlite", "memory"] = "sqlite"
+    path: Path | None = None
+    history_turns: int = Field(20, ge=0)
+
+
+class PipelineSettings(Strict):
+    channels: list[str] = Field(default_factory=lambda: ["console"])
+    analyzers: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+    generator: str = "echo"
+
+
+class InterplayConfig(Strict):
+    interplay: CoreSettings = Field(default_factory=CoreSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    source: str = Field("defaults", exclude=True)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the store and prepared models live (platform convention unless configured)."""
+        configured = self.interplay.data_dir
+        return configured.expanduser() if configured else Path(platformdirs.user_data_dir("interplay"))
+
+    @property
+    def models_dir(self) -> Path:
+        """Where prepared and trained model directories live (the platform's cache dir by default)."""
+        configured = self.interplay.models_dir
+        if configured:
+            return configured.expanduser()
+        return Path(platformdirs.user_cache_dir("interplay")) / "models"
+
+    @property
+    def store_path(self) -> Path:
+        return self.store.path.expanduser() if self.store.path else self.data_dir / "interplay.sqlite3"
+
+    def plugin_table(self, name: str) -> dict[str, Any]:
+        return self.plugins.get(name, {})
+
+
+def describe_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
+    """One line per problem, naming the key and the file."""
+    lines = []
+    for err in exc.errors():
+        key = prefix + ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            hint = _suggest(err["loc"], exc)
+            lines.append(f"{source}: unknown key '{key}'{hint}")
+        else:
+            lines.append(f"{source}: '{key}': {err['msg']}")
+    return "\n".join(lines)
+
+
+def _suggest(loc: tuple[Any, ...], exc: ValidationError) -> str:
+    model = _model_at(exc.title, loc[:-1])
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _model_at(title: str, path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = _MODELS_BY_TITLE.get(title)
+    for part in path:
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[str(part)].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+_MODELS_BY_TITLE: dict[str, type[BaseModel]] = {"InterplayConfig": InterplayConfig}
+
+
+def register_settings_model(model: type[BaseModel]) -> None:
+    """Let error messages suggest close key names for a plugin's Settings model."""
+    _MODELS_BY_TITLE[model.__name__] = model
+
+
+def find_config(path: str | Path | None = None) -> Path | None:
+    """--config, then $INTERPLAY_CONFIG, then ./config.toml; None means built-in defaults."""
+    if path:
+        return Path(path)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> InterplayConfig:
+    """Read and validate config; ConfigError names the file and the bad key."""
+    found = find_config(path)
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if found is not None:
+        source = str(found)
+        try:
+            data = tomllib.loads(found.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {found} not found: create it or pass --config") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".", 1)
+        data.setdefault(section, {})[key] = value
+    try:
+        return InterplayConfig.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from None

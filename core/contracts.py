@@ -1,0 +1,172 @@
+"""Base classes that plugin authors subclass: Channel, Analyzer, Skill, Generator.
+
+Each class has a `name` (its entry-point name and its `[plugins.<name>]` table), a pydantic
+`Settings` model for that table (unknown keys are rejected), and is built by the core as
+`cls(settings, context)` only when it is enabled in config.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from .messages import Annotation, Conversation, Feedback, Message, Reply
+
+if TYPE_CHECKING:
+    from .store.base import ConversationStore
+
+
+class PluginSettings(BaseModel):
+    """Base for a plugin's `[plugins.<name>]` table; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PluginContext:
+    """What the core hands every plugin: the store, the data directory and app-level settings."""
+
+    def __init__(self, store: ConversationStore, data_dir: Path, config: Any) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.config = config
+
+
+class Plugin:
+    """Common shape of every registered component."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+    Settings: ClassVar[type[PluginSettings]] = PluginSettings
+
+    def __init__(self, settings: PluginSettings, context: PluginContext) -> None:
+        self.settings = settings
+        self.context = context
+
+    async def start(self) -> None:
+        """Acquire resources (load models, open connections). Raise PluginError on failure."""
+
+    async def stop(self) -> None:
+        """Release resources. Called once, also after a failed start."""
+
+
+class Submitted(enum.Enum):
+    """What became of a message handed to the core."""
+
+    ACCEPTED = "accepted"  # durably stored and queued
+    DUPLICATE = "duplicate"  # same channel + external_id seen before: ignored
+    BUSY = "busy"  # stored, but the conversation's backlog is full: a busy reply was sent
+
+
+class Inbox(Protocol):
+    """How a channel hands messages to the core."""
+
+    async def submit(self, message: Message) -> Submitted:
+        """Store the message durably, then queue it. Returns once it is safe to acknowledge."""
+        ...
+
+    async def feedback(self, feedback: Feedback) -> None:
+        """Store a judgement of a reply."""
+        ...
+
+
+class ReplyStream:
+    """A reply on its way out: text deltas as they are generated, plus what produced them.
+
+    Iterate it once (`async for delta in stream`) to send the text; `text` holds what was
+    produced so far. A channel that cannot stream may just `await stream.collect()`.
+    """
+
+    def __init__(
+        self,
+        message: Message,
+        chunks: AsyncIterator[str],
+        *,
+        reply_id: str,
+        source: str,
+        model_version: str | None = None,
+    ) -> None:
+        self.message = message
+        self.id = reply_id
+        self.source = source
+        self.model_version = model_version
+        self.text = ""
+        self._chunks = chunks
+        self.external_id: str | None = None  # the channel may set its own id for the reply
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async for delta in self._chunks:
+            if delta:
+                self.text += delta
+                yield delta
+
+    async def collect(self) -> str:
+        """Consume the whole stream and return the full text."""
+        async for _ in self:
+            pass
+        return self.text
+
+
+class Channel(Plugin):
+    """Brings messages in (through `inbox.submit`) and sends replies out."""
+
+    kind = "channel"
+
+    async def open(self, inbox: Inbox) -> None:
+        """Start receiving; call `await inbox.submit(message)` for each inbound message."""
+        raise NotImplementedError
+
+    async def send(self, reply: ReplyStream) -> None:
+        """Deliver one reply, consuming its stream. May set `reply.external_id`."""
+        raise NotImplementedError
+
+
+class Analyzer(Plugin):
+    """Annotates a message (intent, sentiment, entities...). Runs concurrently with others."""
+
+    kind = "analyzer"
+
+    async def analyze(self, message: Message) -> Annotation | None:
+        raise NotImplementedError
+
+
+class Skill(Plugin):
+    """Answers some messages itself. Return None to pass to the next skill or the generator."""
+
+    kind = "skill"
+    intents: ClassVar[frozenset[str]] = frozenset()  # empty: consulted for every message
+
+    async def answer(self, conversation: Conversation) -> str | None:
+        raise NotImplementedError
+
+
+class Generator(Plugin):
+    """Streams a reply for a conversation, as text deltas."""
+
+    kind = "generator"
+
+    @property
+    def model_version(self) -> str | None:
+        """The version of the model that produces replies right now (stored with each reply)."""
+        return None
+
+    def stream(self, conversation: Conversation) -> AsyncIterator[str]:
+        raise NotImplementedError
+
+
+__all__ = [
+    "Analyzer",
+    "Channel",
+    "Generator",
+    "Inbox",
+    "Plugin",
+    "PluginContext",
+    "PluginSettings",
+    "Reply",
+    "ReplyStream",
+    "Skill",
+    "Submitted",
+]

@@ -1,0 +1,112 @@
+"""Data that crosses plugin boundaries: frozen, typed, cheap to copy."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def new_id() -> str:
+    """A fresh, URL-safe unique id."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """What one analyzer says about a message (an intent, a sentiment, entities...)."""
+
+    analyzer: str
+    label: str
+    confidence: float = 1.0
+    top: tuple[tuple[str, float], ...] = ()
+    data: Mapping[str, Any] = _EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One inbound message from a person, as a channel hands it to the core.
+
+    `external_id` is the channel's own id (Telegram update_id, Slack event_id) and is the
+    deduplication key together with `channel`. `meta` carries channel details the channel
+    needs to answer (chat type, thread, reply target); the core never interprets it.
+    """
+
+    channel: str
+    conversation_id: str
+    user_id: str
+    text: str
+    external_id: str | None = None
+    id: str = field(default_factory=new_id)
+    time: float = field(default_factory=time.time)
+    annotations: Mapping[str, Annotation] = _EMPTY
+    meta: Mapping[str, Any] = _EMPTY
+
+    def annotated(self, annotations: Mapping[str, Annotation]) -> Message:
+        """A copy with these annotations added (keyed by analyzer name)."""
+        merged = {**self.annotations, **annotations}
+        return replace(self, annotations=MappingProxyType(merged))
+
+    @property
+    def intent(self) -> str | None:
+        """The label of the `intent` annotation, if any."""
+        ann = self.annotations.get("intent")
+        return ann.label if ann else None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One outbound reply, as stored: which message it answers and what produced it."""
+
+    message_id: str
+    conversation_id: str
+    channel: str
+    text: str
+    source: str
+    id: str = field(default_factory=new_id)
+    model_version: str | None = None
+    time: float = field(default_factory=time.time)
+    latency: Mapping[str, float] = _EMPTY
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A judgement of one reply: explicit (buttons, /good) or implicit (a weak label)."""
+
+    reply_id: str
+    conversation_id: str
+    user_id: str
+    score: float
+    kind: str = "explicit"
+    channel: str = ""
+    model_version: str | None = None
+    weight: float = 1.0
+    id: str = field(default_factory=new_id)
+    time: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One line of a conversation's history."""
+
+    role: Role
+    text: str
+    id: str
+    time: float = 0.0
+    annotations: Mapping[str, Annotation] = _EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """What a skill or generator sees: earlier turns, oldest first, and the newest message."""
+
+    id: str
+    message: Message
+    history: tuple[Turn, ...] = ()

@@ -1,0 +1,77 @@
+"""The store interface: conversations, turns, dedupe keys, feedback, message status."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Iterable
+
+from ..messages import Feedback, Message, Reply, Turn
+
+
+class Status(str, enum.Enum):
+    """Where an inbound message is in its life. Replies are sent at most once."""
+
+    RECEIVED = "received"  # durably stored, not yet started: replayed after a crash
+    REPLYING = "replying"  # a reply may have gone out: never replayed
+    DONE = "done"
+    BUSY = "busy"  # answered with the busy reply, not processed
+    FAILED = "failed"
+
+
+class ConversationStore(abc.ABC):
+    """Everything the runtime persists. Implementations: memory, SQLite (Redis for scale-out)."""
+
+    async def open(self) -> None:
+        """Create or migrate storage."""
+
+    async def close(self) -> None:
+        """Flush and release storage."""
+
+    @abc.abstractmethod
+    async def seen(self, channel: str, key: str) -> bool:
+        """Record a deduplication key; True when it was already recorded (survives restarts)."""
+
+    @abc.abstractmethod
+    async def record_inbound(self, message: Message) -> bool:
+        """Durably store a new message; False (and nothing stored) for a duplicate external id."""
+
+    @abc.abstractmethod
+    async def set_status(self, message_id: str, status: Status) -> None:
+        """Move a stored message to a new status."""
+
+    @abc.abstractmethod
+    async def record_reply(self, message: Message, reply: Reply) -> None:
+        """Store a reply, the message's annotations and mark the message done."""
+
+    @abc.abstractmethod
+    async def history(self, conversation_id: str, limit: int) -> tuple[Turn, ...]:
+        """The last `limit` turns since the last reset, oldest first."""
+
+    @abc.abstractmethod
+    async def reset(self, conversation_id: str) -> None:
+        """Start the conversation afresh: earlier turns leave the history (they stay stored)."""
+
+    @abc.abstractmethod
+    async def add_feedback(self, feedback: Feedback) -> None:
+        """Store a judgement of a reply."""
+
+    @abc.abstractmethod
+    async def get_reply(self, reply_id: str) -> Reply | None:
+        """A stored reply by id."""
+
+    @abc.abstractmethod
+    async def last_reply(self, conversation_id: str) -> Reply | None:
+        """The newest reply in a conversation."""
+
+    @abc.abstractmethod
+    async def pending(self) -> list[Message]:
+        """Messages stored but never started (status RECEIVED), oldest first."""
+
+    @abc.abstractmethod
+    async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
+        """Stored feedback, all of it or for these replies."""
+
+    @abc.abstractmethod
+    async def forget_user(self, user_id: str) -> int:
+        """Delete everything stored about a user; returns the number of messages removed."""

@@ -1,0 +1,83 @@
+"""An in-memory store: for tests, benchmarks and throwaway console sessions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from ..messages import Feedback, Message, Reply, Turn
+from .base import ConversationStore, Status
+
+
+class MemoryStore(ConversationStore):
+    """Keeps everything in dicts; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[str, str]] = set()
+        self.messages: dict[str, Message] = {}
+        self.status: dict[str, Status] = {}
+        self.replies: dict[str, Reply] = {}
+        self.turns: dict[str, list[Turn]] = defaultdict(list)
+        self.feedback: list[Feedback] = []
+
+    async def seen(self, channel: str, key: str) -> bool:
+        if (channel, key) in self.keys:
+            return True
+        self.keys.add((channel, key))
+        return False
+
+    async def record_inbound(self, message: Message) -> bool:
+        if message.external_id is not None and await self.seen(message.channel, message.external_id):
+            return False
+        self.messages[message.id] = message
+        self.status[message.id] = Status.RECEIVED
+        return True
+
+    async def set_status(self, message_id: str, status: Status) -> None:
+        self.status[message_id] = status
+
+    async def record_reply(self, message: Message, reply: Reply) -> None:
+        self.messages[message.id] = message
+        self.status[message.id] = Status.DONE
+        self.replies[reply.id] = reply
+        turns = self.turns[message.conversation_id]
+        turns.append(Turn("user", message.text, message.id, message.time, message.annotations))
+        turns.append(Turn("assistant", reply.text, reply.id, reply.time))
+
+    async def history(self, conversation_id: str, limit: int) -> tuple[Turn, ...]:
+        turns = self.turns.get(conversation_id, [])
+        return tuple(turns[-limit:]) if limit else ()
+
+    async def reset(self, conversation_id: str) -> None:
+        self.turns.pop(conversation_id, None)
+
+    async def add_feedback(self, feedback: Feedback) -> None:
+        self.feedback.append(feedback)
+
+    async def get_reply(self, reply_id: str) -> Reply | None:
+        return self.replies.get(reply_id)
+
+    async def last_reply(self, conversation_id: str) -> Reply | None:
+        for turn in reversed(self.turns.get(conversation_id, [])):
+            if turn.role == "assistant":
+                return self.replies.get(turn.id)
+        return None
+
+    async def pending(self) -> list[Message]:
+        ids = [i for i, s in self.status.items() if s is Status.RECEIVED]
+        return sorted((self.messages[i] for i in ids), key=lambda m: m.time)
+
+    async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
+        if reply_ids is None:
+            return list(self.feedback)
+        wanted = set(reply_ids)
+        return [f for f in self.feedback if f.reply_id in wanted]
+
+    async def forget_user(self, user_id: str) -> int:
+        gone = [m for m in self.messages.values() if m.user_id == user_id]
+        for m in gone:
+            del self.messages[m.id]
+            self.status.pop(m.id, None)
+            self.turns.pop(m.conversation_id, None)
+        self.feedback = [f for f in self.feedback if f.user_id != user_id]
+        return len(gone)

@@ -1,0 +1,305 @@
+"""The default store: one SQLite file in WAL mode, written with group commits.
+
+All SQLite work runs on one dedicated thread. Writes queue up while a transaction is being
+committed and go out together in the next one, so many conversations share each fsync, and
+every awaited write is durable when the await returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import StoreError
+from ..messages import Annotation, Feedback, Message, Reply, Turn
+from .base import ConversationStore, Status
+from .migrations import migrate
+
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], Any]
+
+
+def _dump_annotations(annotations: Any) -> str:
+    return json.dumps(
+        {k: {"label": a.label, "confidence": a.confidence, "top": a.top, "data": dict(a.data)}
+         for k, a in annotations.items()},
+        default=str,
+    )
+
+
+def _load_annotations(raw: str | None) -> dict[str, Annotation]:
+    if not raw:
+        return {}
+    return {
+        k: Annotation(k, v["label"], v["confidence"], tuple(map(tuple, v["top"])), v.get("data", {}))
+        for k, v in json.loads(raw).items()
+    }
+
+
+class SQLiteStore(ConversationStore):
+    """Conversations in a SQLite file; a small write-through cache serves recent history."""
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL", cache_conversations: int = 10_000) -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="interplay-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._writes: list[tuple[Op, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._cache: OrderedDict[str, deque[Turn]] = OrderedDict()
+        self._cache_size = cache_conversations
+        self._cache_turns = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            await self._run(self._connect)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc} (check store.path)") from None
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+        self._conn = conn
+
+    async def close(self) -> None:
+        while self._writes or (self._flusher and not self._flusher.done()):
+            if self._flusher and not self._flusher.done():
+                await asyncio.shield(self._flusher)
+            elif self._writes:
+                self._schedule_flush()
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+
+    # -- plumbing --------------------------------------------------------------------------
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _read(self, op: Op) -> Any:
+        return await self._run(op, self._conn)
+
+    def _write(self, op: Op) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._writes.append((op, future))
+        self._schedule_flush()
+        return future
+
+    def _schedule_flush(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._writes:
+            batch, self._writes = self._writes, []
+            try:
+                results = await self._run(self._commit, [op for op, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - every waiter gets the failure
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), result in zip(batch, results):
+                if not fut.done():
+                    fut.set_result(result)
+
+    def _commit(self, ops: list[Op]) -> list[Any]:
+        conn = self._conn
+        assert conn is not None, "store not open"
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            results = [op(conn) for op in ops]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return results
+
+    # -- dedupe and messages ---------------------------------------------------------------
+    async def seen(self, channel: str, key: str) -> bool:
+        return bool(await self._write(lambda c: _insert_key(c, channel, key)))
+
+    async def record_inbound(self, message: Message) -> bool:
+        row = (
+            message.id, message.conversation_id, message.channel, message.user_id,
+            message.external_id, message.text, message.time, json.dumps(dict(message.meta), default=str),
+            Status.RECEIVED.value,
+        )
+
+        def op(conn: sqlite3.Connection) -> bool:
+            if message.external_id is not None and _insert_key(conn, message.channel, message.external_id):
+                return False
+            conn.execute(
+                "INSERT INTO messages (id, conversation_id, channel, user_id, external_id, text, time,"
+                " meta, status) VALUES (?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            return True
+
+        return bool(await self._write(op))
+
+    async def set_status(self, message_id: str, status: Status) -> None:
+        await self._write(
+            lambda c: c.execute("UPDATE messages SET status=? WHERE id=?", (status.value, message_id))
+        )
+
+    async def record_reply(self, message: Message, reply: Reply) -> None:
+        annotations = _dump_annotations(message.annotations)
+        row = (
+            reply.id, reply.message_id, reply.conversation_id, reply.channel, reply.text, reply.source,
+            reply.model_version, reply.time, json.dumps(dict(reply.latency)), reply.external_id,
+        )
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            conn.execute(
+                "UPDATE messages SET status='done', annotations=? WHERE id=?", (annotations, message.id)
+            )
+
+        cached = self._cache.get(message.conversation_id)
+        if cached is not None:
+            cached.append(Turn("user", message.text, message.id, message.time, message.annotations))
+            cached.append(Turn("assistant", reply.text, reply.id, reply.time))
+        await self._write(op)
+
+    async def pending(self) -> list[Message]:
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT id, conversation_id, channel, user_id, external_id, text, time, meta"
+                " FROM messages WHERE status='received' ORDER BY time"
+            ).fetchall()
+        )
+        return [
+            Message(channel=r[2], conversation_id=r[1], user_id=r[3], text=r[5], external_id=r[4],
+                    id=r[0], time=r[6], meta=json.loads(r[7]))
+            for r in rows
+        ]
+
+    # -- history ---------------------------------------------------------------------------
+    async def history(self, conversation_id: str, limit: int) -> tuple[Turn, ...]:
+        if limit <= 0:
+            return ()
+        cached = self._cache.get(conversation_id)
+        if cached is None or cached.maxlen is None or cached.maxlen < limit:
+            await self._flush_pending()
+            turns = await self._read(lambda c: _load_history(c, conversation_id, limit))
+            cached = deque(turns, maxlen=max(limit, self._cache_turns))
+            self._cache_turns = cached.maxlen or limit
+            self._cache[conversation_id] = cached
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(conversation_id)
+        return tuple(cached)[-limit:]
+
+    async def _flush_pending(self) -> None:
+        if self._writes:
+            self._schedule_flush()
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+
+    async def reset(self, conversation_id: str) -> None:
+        self._cache.pop(conversation_id, None)
+        now = time.time()
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO conversations (id, reset_at) VALUES (?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET reset_at=excluded.reset_at",
+                (conversation_id, now),
+            )
+        )
+
+    # -- replies and feedback --------------------------------------------------------------
+    async def get_reply(self, reply_id: str) -> Reply | None:
+        row = await self._read(lambda c: c.execute(_REPLY_SELECT + " WHERE id=?", (reply_id,)).fetchone())
+        return _reply(row) if row else None
+
+    async def last_reply(self, conversation_id: str) -> Reply | None:
+        await self._flush_pending()
+        row = await self._read(
+            lambda c: c.execute(
+                _REPLY_SELECT + " WHERE conversation_id=? ORDER BY time DESC LIMIT 1", (conversation_id,)
+            ).fetchone()
+        )
+        return _reply(row) if row else None
+
+    async def add_feedback(self, feedback: Feedback) -> None:
+        f = feedback
+        row = (f.id, f.reply_id, f.conversation_id, f.user_id, f.score, f.kind, f.channel,
+               f.model_version, f.weight, f.time)
+        await self._write(lambda c: c.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?)", row))
+
+    async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
+        wanted = None if reply_ids is None else list(reply_ids)
+
+        def op(conn: sqlite3.Connection) -> list[Any]:
+            sql = ("SELECT reply_id, conversation_id, user_id, score, kind, channel, model_version,"
+                   " weight, id, time FROM feedback")
+            if wanted is None:
+                return conn.execute(sql + " ORDER BY time").fetchall()
+            marks = ",".join("?" * len(wanted))
+            return conn.execute(sql + f" WHERE reply_id IN ({marks}) ORDER BY time", wanted).fetchall()
+
+        return [Feedback(*row) for row in await self._read(op)]
+
+    async def forget_user(self, user_id: str) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            convs = [r[0] for r in conn.execute(
+                "SELECT DISTINCT conversation_id FROM messages WHERE user_id=?", (user_id,))]
+            conn.execute(
+                "DELETE FROM replies WHERE message_id IN (SELECT id FROM messages WHERE user_id=?)", (user_id,)
+            )
+            conn.execute("DELETE FROM feedback WHERE user_id=?", (user_id,))
+            removed = conn.execute("DELETE FROM messages WHERE user_id=?", (user_id,)).rowcount
+            for conv in convs:
+                self._cache.pop(conv, None)
+            return int(removed)
+
+        return int(await self._write(op))
+
+
+def _insert_key(conn: sqlite3.Connection, channel: str, key: str) -> bool:
+    """Insert a dedupe key; True if it already existed."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO dedupe_keys (channel, key, time) VALUES (?,?,?)", (channel, key, time.time())
+    )
+    return cur.rowcount == 0
+
+
+def _load_history(conn: sqlite3.Connection, conversation_id: str, limit: int) -> list[Turn]:
+    reset = conn.execute("SELECT reset_at FROM conversations WHERE id=?", (conversation_id,)).fetchone()
+    since = reset[0] if reset else 0.0
+    rows = conn.execute(
+        "SELECT role, text, id, time, annotations FROM ("
+        " SELECT 'user' AS role, text, id, time, annotations FROM messages"
+        "  WHERE conversation_id=? AND status='done' AND time>?"
+        " UNION ALL SELECT 'assistant', text, id, time, NULL FROM replies"
+        "  WHERE conversation_id=? AND time>?)"
+        " ORDER BY time DESC, role DESC LIMIT ?",
+        (conversation_id, since, conversation_id, since, limit),
+    ).fetchall()
+    return [Turn(r[0], r[1], r[2], r[3], _load_annotations(r[4])) for r in reversed(rows)]
+
+
+_REPLY_SELECT = (
+    "SELECT message_id, conversation_id, channel, text, source, id, model_version, time, latency,"
+    " external_id FROM replies"
+)
+
+
+def _reply(row: Any) -> Reply:
+    return Reply(*row[:8], latency=json.loads(row[8]), external_id=row[9])
+
+

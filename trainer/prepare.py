@@ -1,0 +1,21 @@
+"""`interplay models prepare`: builds each embedded default model that is missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+def prepare_all(config: Any, *, only: set[str] | None = None, force: bool = False) -> None:
+    """Prepare the default generator and NLU models into `config.models_dir`."""
+    wanted = only or {"generator", "intent", "sentiment"}
+    if "generator" in wanted:
+        from .lm.prepare import prepare_generator
+
+        click.echo(f"generator: {prepare_generator(config, force=force)}")
+    for kind in ("intent", "sentiment"):
+        if kind in wanted:
+            from .classifier.defaults import prepare_default_classifier
+
+            click.echo(f"{kind}: {prepare_default_classifier(config, kind, force=force)}")
