@@ -8,7 +8,7 @@ Each class has a `name` (its entry-point name and its `[plugins.<name>]` table),
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -33,6 +33,7 @@ class PluginContext:
         self.store = store
         self.data_dir = data_dir
         self.config = config
+        self.request_stop: Callable[[], None] = lambda: None  # set by the bot: ends `interplay run`
 
 
 class Plugin:
@@ -70,6 +71,10 @@ class Inbox(Protocol):
 
     async def feedback(self, feedback: Feedback) -> None:
         """Store a judgement of a reply."""
+        ...
+
+    def cancel(self, conversation_id: str) -> bool:
+        """Stop the reply being produced in a conversation (reset, client gone)."""
         ...
 
 
@@ -122,6 +127,9 @@ class Channel(Plugin):
     async def send(self, reply: ReplyStream) -> None:
         """Deliver one reply, consuming its stream. May set `reply.external_id`."""
         raise NotImplementedError
+
+    async def delivered(self, message: Message, reply: Reply) -> None:
+        """Called once the reply is stored (its latency and model version are known)."""
 
 
 class Analyzer(Plugin):

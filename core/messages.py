@@ -13,6 +13,10 @@ Role = Literal["user", "assistant"]
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
 def new_id() -> str:
     """A fresh, URL-safe unique id."""
     return uuid.uuid4().hex
@@ -26,7 +30,7 @@ class Annotation:
     label: str
     confidence: float = 1.0
     top: tuple[tuple[str, float], ...] = ()
-    data: Mapping[str, Any] = _EMPTY
+    data: Mapping[str, Any] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +49,8 @@ class Message:
     external_id: str | None = None
     id: str = field(default_factory=new_id)
     time: float = field(default_factory=time.time)
-    annotations: Mapping[str, Annotation] = _EMPTY
-    meta: Mapping[str, Any] = _EMPTY
+    annotations: Mapping[str, Annotation] = field(default_factory=_empty)
+    meta: Mapping[str, Any] = field(default_factory=_empty)
 
     def annotated(self, annotations: Mapping[str, Annotation]) -> Message:
         """A copy with these annotations added (keyed by analyzer name)."""
@@ -72,7 +76,7 @@ class Reply:
     id: str = field(default_factory=new_id)
     model_version: str | None = None
     time: float = field(default_factory=time.time)
-    latency: Mapping[str, float] = _EMPTY
+    latency: Mapping[str, float] = field(default_factory=_empty)
     external_id: str | None = None
 
 
@@ -100,7 +104,7 @@ class Turn:
     text: str
     id: str
     time: float = 0.0
-    annotations: Mapping[str, Annotation] = _EMPTY
+    annotations: Mapping[str, Annotation] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)

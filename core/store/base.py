@@ -61,6 +61,10 @@ class ConversationStore(abc.ABC):
         """A stored reply by id."""
 
     @abc.abstractmethod
+    async def reply_by_external_id(self, channel: str, external_id: str) -> Reply | None:
+        """A stored reply by the id the channel gave it (a Telegram message id, a Slack ts)."""
+
+    @abc.abstractmethod
     async def last_reply(self, conversation_id: str) -> Reply | None:
         """The newest reply in a conversation."""
 

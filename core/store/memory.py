@@ -57,6 +57,12 @@ class MemoryStore(ConversationStore):
     async def get_reply(self, reply_id: str) -> Reply | None:
         return self.replies.get(reply_id)
 
+    async def reply_by_external_id(self, channel: str, external_id: str) -> Reply | None:
+        for reply in self.replies.values():
+            if reply.channel == channel and reply.external_id == external_id:
+                return reply
+        return None
+
     async def last_reply(self, conversation_id: str) -> Reply | None:
         for turn in reversed(self.turns.get(conversation_id, [])):
             if turn.role == "assistant":

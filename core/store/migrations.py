@@ -46,6 +46,7 @@ MIGRATIONS: list[str] = [
         external_id TEXT
     );
     CREATE INDEX replies_by_conversation ON replies (conversation_id, time);
+    CREATE INDEX replies_by_external_id ON replies (channel, external_id) WHERE external_id IS NOT NULL;
     CREATE TABLE feedback (
         id TEXT PRIMARY KEY,
         reply_id TEXT NOT NULL,

@@ -226,6 +226,14 @@ class SQLiteStore(ConversationStore):
         row = await self._read(lambda c: c.execute(_REPLY_SELECT + " WHERE id=?", (reply_id,)).fetchone())
         return _reply(row) if row else None
 
+    async def reply_by_external_id(self, channel: str, external_id: str) -> Reply | None:
+        await self._flush_pending()
+        row = await self._read(
+            lambda c: c.execute(_REPLY_SELECT + " WHERE channel=? AND external_id=?", (channel, external_id))
+            .fetchone()
+        )
+        return _reply(row) if row else None
+
     async def last_reply(self, conversation_id: str) -> Reply | None:
         await self._flush_pending()
         row = await self._read(

@@ -1,0 +1,5 @@
+"""`python -m interplay.core` runs the CLI."""
+
+from .cli import main
+
+main()

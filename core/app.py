@@ -1,0 +1,170 @@
+"""The bot: builds the enabled plugins from config, wires them to the store and the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections import Counter
+from typing import Any
+
+from .bus import Bus
+from .config import InterplayConfig
+from .contracts import Analyzer, Channel, Generator, Plugin, PluginContext, Skill
+from .errors import InterplayError, PluginError
+from .pipeline import Pipeline
+from .plugins import PluginRegistry, load_registry
+from .store import ConversationStore, MemoryStore, SQLiteStore
+
+log = logging.getLogger("interplay.app")
+
+
+def open_store(config: InterplayConfig) -> ConversationStore:
+    """The store named in config."""
+    if config.store.backend == "memory":
+        return MemoryStore()
+    return SQLiteStore(config.store_path)
+
+
+class Bot:
+    """One running Interplay process. `async with Bot(config) as bot:` starts and stops it."""
+
+    def __init__(
+        self,
+        config: InterplayConfig,
+        registry: PluginRegistry | None = None,
+        *,
+        store: ConversationStore | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry or load_registry(config)
+        self.store = store or open_store(config)
+        self.context = PluginContext(self.store, config.data_dir, config)
+        self.context.request_stop = self.request_stop
+        self.status: dict[str, str] = {}
+        self.errors: Counter[str] = Counter()
+        self.channels: dict[str, Channel] = {}
+        self.started: list[Plugin] = []
+        self.pipeline: Pipeline | None = None
+        self.bus: Bus | None = None
+        self._stopped = asyncio.Event()
+
+    async def __aenter__(self) -> Bot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Open the store, start the enabled plugins, recover pending messages, open channels."""
+        await self.store.open()
+        pipe = self.config.pipeline
+        analyzers = [a for n in pipe.analyzers if (a := await self._start("analyzer", n))]
+        skills = [s for n in pipe.skills if (s := await self._start("skill", n))]
+        generator = await self._start("generator", pipe.generator) if pipe.generator else None
+        channels = [c for n in pipe.channels if (c := await self._start("channel", n))]
+        if pipe.channels and not channels:
+            await self.stop()
+            raise PluginError("no channel could start: " + "; ".join(self.status.values()))
+        self.channels = {c.name: c for c in channels}  # type: ignore[misc]
+        self.pipeline = Pipeline(
+            self.store, self.channels, self.config.bus,
+            analyzers=analyzers, skills=skills, generator=generator,  # type: ignore[arg-type]
+            history_turns=self.config.store.history_turns, on_error=self._count_error,
+        )
+        self.pipeline.commands.admins = frozenset(self.config.interplay.admins)
+        self.bus = Bus(self.store, self.pipeline, self.config.bus)
+        await self.bus.recover()
+        for channel in list(channels):
+            await self._open_channel(channel)  # type: ignore[arg-type]
+
+    async def _start(self, kind: str, name: str) -> Plugin | None:
+        """Build and start one plugin; on failure report it by name and carry on without it."""
+        plugin: Plugin | None = None
+        try:
+            plugin = self.registry.build(kind, name, self.config, self.context)
+            await plugin.start()
+        except InterplayError as exc:
+            return await self._failed(kind, name, plugin, str(exc))
+        except Exception as exc:
+            log.exception("%s plugin %r failed to start", kind, name)
+            return await self._failed(kind, name, plugin, f"{type(exc).__name__}: {exc}")
+        self.status[name] = "running"
+        self.started.append(plugin)
+        return plugin
+
+    async def _failed(self, kind: str, name: str, plugin: Plugin | None, why: str) -> None:
+        self.status[name] = f"failed: {why}"
+        log.error("%s plugin %r is not running: %s", kind, name, why)
+        if plugin is not None:
+            try:
+                await plugin.stop()
+            except Exception:  # noqa: BLE001
+                log.debug("stop after failed start raised", exc_info=True)
+        return None
+
+    async def _open_channel(self, channel: Channel) -> None:
+        assert self.bus is not None
+        try:
+            await channel.open(self.bus)
+        except Exception as exc:  # noqa: BLE001 - reported by name; other channels keep running
+            why = str(exc) if isinstance(exc, InterplayError) else f"{type(exc).__name__}: {exc}"
+            self.status[channel.name] = f"failed: {why}"
+            log.error("channel %r could not open: %s", channel.name, why)
+            self.channels.pop(channel.name, None)
+            self.started.remove(channel)
+            await _quietly(channel.stop(), channel.name)
+
+    def _count_error(self, plugin: str, exc: BaseException) -> None:
+        self.errors[plugin] += 1
+
+    @property
+    def generator(self) -> Generator | None:
+        return self.pipeline.generator if self.pipeline else None
+
+    @property
+    def analyzers(self) -> list[Analyzer]:
+        return self.pipeline.analyzers if self.pipeline else []
+
+    @property
+    def skills(self) -> list[Skill]:
+        return self.pipeline.skills if self.pipeline else []
+
+    def request_stop(self) -> None:
+        """Ask `run_forever()` to shut down (signals, a console that reached end of input)."""
+        self._stopped.set()
+
+    async def run_forever(self) -> None:
+        """Run until SIGINT/SIGTERM or `request_stop()`, then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.request_stop)
+            except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+                pass
+        await self.start()
+        try:
+            await self._stopped.wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Refuse new input, finish in-flight messages within the deadline, then stop every plugin.
+
+        Channels stop last so that in-flight replies can still go out; a channel that fetches
+        while the bus is closed gets BusClosed and leaves the message unacknowledged upstream.
+        """
+        if self.bus is not None:
+            await self.bus.drain()
+        for plugin in reversed(self.started):
+            await _quietly(plugin.stop(), plugin.name)
+        self.started.clear()
+        await self.store.close()
+
+
+async def _quietly(awaitable: Any, name: str) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("plugin %r failed to stop cleanly", name)

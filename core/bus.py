@@ -1,0 +1,156 @@
+"""The in-process message bus: strict order inside a conversation, concurrency across them.
+
+A channel's `submit()` returns once the message is durably stored, so the channel may then
+acknowledge it upstream. Each conversation with pending messages has one worker task that
+drains its backlog in order; idle conversations cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from .config import BusSettings
+from .contracts import Submitted
+from .errors import InterplayError
+from .logs import message_context
+from .messages import Feedback, Message
+from .pipeline import Pipeline
+from .store.base import ConversationStore, Status
+
+log = logging.getLogger("interplay.bus")
+
+
+class BusClosed(InterplayError):
+    """The bot is shutting down and takes no new messages."""
+
+
+class Bus:
+    """Implements `Inbox` for channels and runs the per-conversation workers."""
+
+    def __init__(self, store: ConversationStore, pipeline: Pipeline, settings: BusSettings) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.settings = settings
+        self._capacity = asyncio.Semaphore(settings.max_pending)
+        self._queues: dict[str, deque[Message]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._current: dict[str, asyncio.Task[None]] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.processed = 0
+
+    @property
+    def pending(self) -> int:
+        """Messages accepted but not yet answered."""
+        return sum(len(q) for q in self._queues.values())
+
+    @property
+    def conversations(self) -> int:
+        return len(self._queues)
+
+    async def submit(self, message: Message) -> Submitted:
+        """Store durably, then queue. Waits while the bus is full (backpressure)."""
+        if self._closed:
+            raise BusClosed("the bot is shutting down; try again in a moment")
+        await self._capacity.acquire()
+        try:
+            stored = await self.store.record_inbound(message)
+        except BaseException:
+            self._capacity.release()
+            raise
+        if not stored:
+            self._capacity.release()
+            return Submitted.DUPLICATE
+        return self._enqueue(message)
+
+    async def feedback(self, feedback: Feedback) -> None:
+        await self.store.add_feedback(feedback)
+
+    async def recover(self) -> int:
+        """Queue messages stored before a crash but never started; returns how many."""
+        pending = await self.store.pending()
+        for message in pending:
+            await self._capacity.acquire()
+            self._enqueue(message)
+        if pending:
+            log.info("re-queued %d message(s) stored before the last stop", len(pending))
+        return len(pending)
+
+    def _enqueue(self, message: Message) -> Submitted:
+        queue = self._queues.get(message.conversation_id)
+        if queue is None:
+            queue = self._queues[message.conversation_id] = deque()
+            self._workers[message.conversation_id] = asyncio.create_task(self._work(message.conversation_id))
+        elif len(queue) >= self.settings.conversation_backlog:
+            self._capacity.release()
+            self._spawn(self._busy(message))
+            return Submitted.BUSY
+        queue.append(message)
+        return Submitted.ACCEPTED
+
+    async def _work(self, conversation_id: str) -> None:
+        queue = self._queues[conversation_id]
+        try:
+            while queue:
+                message = queue[0]
+                try:
+                    await self._process(message)
+                finally:
+                    queue.popleft()
+                    self._capacity.release()
+                    self.processed += 1
+        finally:
+            del self._queues[conversation_id]
+            del self._workers[conversation_id]
+
+    async def _process(self, message: Message) -> None:
+        with message_context(message.id, message.conversation_id):
+            task = asyncio.create_task(self.pipeline.handle(message))
+            self._current[message.conversation_id] = task
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # the worker itself is being cancelled (shutdown past the deadline)
+                log.info("reply cancelled")
+                await self.store.set_status(message.id, Status.FAILED)
+            except Exception:
+                log.exception("unexpected failure while handling a message")  # a bug: keep the traceback
+                await self.store.set_status(message.id, Status.FAILED)
+            finally:
+                self._current.pop(message.conversation_id, None)
+
+    async def _busy(self, message: Message) -> None:
+        await self.store.set_status(message.id, Status.BUSY)
+        await self.pipeline.send_text(message, self.settings.busy_reply, "busy")
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    def cancel(self, conversation_id: str) -> bool:
+        """Stop the reply being produced in a conversation (reset, client gone)."""
+        task = self._current.get(conversation_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def drain(self, deadline: float | None = None) -> bool:
+        """Stop taking messages and finish in-flight ones; True if all finished in time."""
+        self._closed = True
+        deadline = self.settings.shutdown_deadline if deadline is None else deadline
+        tasks = [*self._workers.values(), *self._side_tasks]
+        if not tasks:
+            return True
+        done, still = await asyncio.wait(tasks, timeout=deadline)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=1.0)
+            log.warning("shutdown deadline passed: %d conversation(s) cut short; their messages "
+                        "stay stored and are not answered twice", len(still))
+        return not still

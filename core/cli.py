@@ -1,0 +1,165 @@
+"""The `interplay` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from functools import cached_property
+from typing import Any
+
+import click
+
+from .config import InterplayConfig, load_config
+from .errors import InterplayError
+from .logs import setup_logging
+
+
+class CliState:
+    """Shared by all commands: where config comes from, loaded on first use."""
+
+    def __init__(self, config_path: str | None, overrides: dict[str, Any]) -> None:
+        self.config_path = config_path
+        self.overrides = overrides
+
+    @cached_property
+    def config(self) -> InterplayConfig:
+        return load_config(self.config_path, self.overrides)
+
+
+class InterplayGroup(click.Group):
+    """Adds plugin commands lazily and prints InterplayError as one line, not a traceback."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if not self._plugins_loaded:
+            self._plugins_loaded = True
+            from .plugins import PluginRegistry
+
+            registry = PluginRegistry()
+            registry.load_entry_points()
+            registry.commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is None:
+            self._load_plugin_commands()
+            found = super().get_command(ctx, name)
+        return found
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InterplayError as exc:
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            for line in lines:
+                click.secho(f"error: {line}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=InterplayGroup)
+@click.option("--config", "config_path", envvar="INTERPLAY_CONFIG", type=click.Path(dir_okay=False),
+              help="config file (default: ./config.toml if present, else built-in defaults)")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default=None,
+              help="override [interplay] log_level")
+@click.version_option(package_name="interplay")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> None:
+    """Interplay: chatbots that learn from the people they talk to."""
+    overrides = {"interplay.log_level": log_level} if log_level else {}
+    ctx.obj = CliState(config_path, overrides)
+
+
+def _run_bot(config: InterplayConfig) -> None:
+    from .app import Bot
+
+    setup_logging(config.interplay.log_level, config.interplay.log_json)
+    asyncio.run(Bot(config).run_forever())
+
+
+@cli.command()
+@click.option("--generator", help="generator plugin to use (overrides [pipeline] generator)")
+@click.option("--debug", is_flag=True, help="show NLU tags, latency and model version after each reply")
+@click.option("--memory", is_flag=True, help="keep this chat in memory only (nothing written to disk)")
+@click.pass_obj
+def chat(obj: CliState, generator: str | None, debug: bool, memory: bool) -> None:
+    """Chat with the bot in this terminal (or pipe lines in: one reply per line)."""
+    config = obj.config
+    pipeline = config.pipeline.model_copy(update={"channels": ["console"], **(
+        {"generator": generator} if generator else {})})
+    plugins = dict(config.plugins)
+    if debug:
+        plugins["console"] = {**plugins.get("console", {}), "debug": True}
+    update: dict[str, Any] = {"pipeline": pipeline, "plugins": plugins}
+    if memory:
+        update["store"] = config.store.model_copy(update={"backend": "memory"})
+    overrides = {"interplay.log_level": "WARNING", **obj.overrides}
+    quiet = config.interplay.model_copy(update={"log_level": overrides["interplay.log_level"]})
+    _run_bot(config.model_copy(update={**update, "interplay": quiet}))
+
+
+@cli.command()
+@click.pass_obj
+def run(obj: CliState) -> None:
+    """Run the bot on every channel enabled in [pipeline] channels."""
+    _run_bot(obj.config)
+
+
+@cli.command("check-config")
+@click.pass_obj
+def check_config(obj: CliState) -> None:
+    """Validate config.toml and every enabled plugin's table; exit 1 on the first problem."""
+    from .plugins import load_registry
+
+    config = obj.config
+    registry = load_registry(config)
+    problems: list[str] = []
+    for table in registry.unknown_tables(config):
+        problems.append(f"{config.source}: [plugins.{table}] names no installed plugin")
+    pipe = config.pipeline
+    wanted = [("channel", n) for n in pipe.channels] + [("analyzer", n) for n in pipe.analyzers]
+    wanted += [("skill", n) for n in pipe.skills] + ([("generator", pipe.generator)] if pipe.generator else [])
+    for kind, name in wanted:
+        try:
+            registry.settings_for(registry.component(kind, name), config)
+        except InterplayError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InterplayError("\n".join(problems))
+    click.echo(f"{config.source}: OK ({len(wanted)} plugins enabled)")
+
+
+@cli.command("plugins")
+@click.pass_obj
+def plugins_cmd(obj: CliState) -> None:
+    """List installed plugins: name, kind, version, source and whether config enables them."""
+    from .plugins import load_registry
+
+    config = obj.config
+    registry = load_registry(config)
+    pipe = config.pipeline
+    enabled = {*pipe.channels, *pipe.analyzers, *pipe.skills, pipe.generator}
+    rows = [("NAME", "KIND", "VERSION", "SOURCE", "STATUS")]
+    for info in sorted(registry.infos.values(), key=lambda i: i.name):
+        if info.error:
+            rows.append((info.name, "?", info.version, info.source, f"broken: {info.error}"))
+        for kind, name in info.components:
+            rows.append((name, kind, info.version, info.source, "enabled" if name in enabled else "available"))
+        if not info.components and not info.error:
+            rows.append((info.name, "commands", info.version, info.source, "loaded"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="interplay")
+
+
+if __name__ == "__main__":
+    main()

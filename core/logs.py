@@ -1,0 +1,65 @@
+"""Logging set-up: every line carries the message and conversation it concerns."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+message_id: contextvars.ContextVar[str] = contextvars.ContextVar("message_id", default="-")
+conversation_id: contextvars.ContextVar[str] = contextvars.ContextVar("conversation_id", default="-")
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.message_id = message_id.get()
+        record.conversation_id = conversation_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "message_id": getattr(record, "message_id", "-"),
+            "conversation_id": getattr(record, "conversation_id", "-"),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str = "INFO", as_json: bool = False, stream: object = None) -> None:
+    """Configure the `interplay` loggers once (idempotent)."""
+    root = logging.getLogger("interplay")
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.addFilter(_ContextFilter())
+    handler.setFormatter(
+        JsonFormatter()
+        if as_json
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(conversation_id)s/%(message_id)s] %(message)s")
+    )
+    root.addHandler(handler)
+    root.propagate = False
+
+
+@contextmanager
+def message_context(msg_id: str, conv_id: str) -> Iterator[None]:
+    """Tag every log line inside the block with this message and conversation."""
+    t1, t2 = message_id.set(msg_id), conversation_id.set(conv_id)
+    try:
+        yield
+    finally:
+        message_id.reset(t1)
+        conversation_id.reset(t2)

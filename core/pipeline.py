@@ -1,0 +1,194 @@
+"""What happens to one message: analyze, then a skill or the generator, then send and store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from .chat_commands import ChatCommands
+from .config import BusSettings
+from .contracts import Analyzer, Channel, Generator, ReplyStream, Skill
+from .messages import Annotation, Conversation, Message, Reply, new_id
+from .store.base import ConversationStore, Status
+
+log = logging.getLogger("interplay.pipeline")
+
+ErrorHook = Callable[[str, BaseException], None]
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+class Pipeline:
+    """Runs the stages for one message; plugin failures become a fallback reply."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        channels: dict[str, Channel],
+        settings: BusSettings,
+        *,
+        analyzers: Sequence[Analyzer] = (),
+        skills: Sequence[Skill] = (),
+        generator: Generator | None = None,
+        history_turns: int = 20,
+        on_error: ErrorHook | None = None,
+    ) -> None:
+        self.store = store
+        self.channels = channels
+        self.settings = settings
+        self.analyzers = list(analyzers)
+        self.skills = list(skills)
+        self.generator = generator
+        self.history_turns = history_turns
+        self.commands = ChatCommands(self)
+        self.on_error = on_error or (lambda plugin, exc: None)
+
+    async def handle(self, message: Message) -> None:
+        """Answer one message; never raises for a plugin's fault."""
+        if self.commands.is_command(message):
+            await self.commands.run(message)
+            return
+        started = time.perf_counter()
+        latency: dict[str, float] = {}
+        message = await self._analyze(message, latency)
+        history = await self.store.history(message.conversation_id, self.history_turns)
+        conversation = Conversation(message.conversation_id, message, history)
+        stage = time.perf_counter()
+        chunks, source, version = await self._choose(conversation)
+        latency["skills"] = time.perf_counter() - stage
+        stream = ReplyStream(
+            message, self._guard(chunks, source, message, latency), reply_id=new_id(), source=source,
+            model_version=version,
+        )
+        await self.store.set_status(message.id, Status.REPLYING)
+        if not await self.deliver(stream):
+            await self.store.set_status(message.id, Status.FAILED)
+            return
+        latency["total"] = time.perf_counter() - started
+        await self._record(message, stream, latency)
+
+    async def _analyze(self, message: Message, latency: dict[str, float]) -> Message:
+        if not self.analyzers:
+            return message
+        stage = time.perf_counter()
+        results = await asyncio.gather(*(self._run_analyzer(a, message) for a in self.analyzers))
+        latency["analyze"] = time.perf_counter() - stage
+        found = {a.name: r for a, r in zip(self.analyzers, results) if r is not None}
+        return message.annotated(found) if found else message
+
+    async def _run_analyzer(self, analyzer: Analyzer, message: Message) -> Annotation | None:
+        # A missing tag is better than no answer: a failing analyzer only drops its annotation.
+        try:
+            async with asyncio.timeout(self.settings.analyzer_timeout):
+                return await analyzer.analyze(message)
+        except TimeoutError as exc:
+            log.warning("analyzer %r timed out after %.1fs", analyzer.name, self.settings.analyzer_timeout)
+            self.on_error(analyzer.name, exc)
+        except Exception as exc:
+            log.exception("analyzer %r failed", analyzer.name)
+            self.on_error(analyzer.name, exc)
+        return None
+
+    async def _choose(self, conversation: Conversation) -> tuple[AsyncIterator[str], str, str | None]:
+        """The first skill that answers wins; otherwise the generator streams the reply."""
+        intent = conversation.message.intent
+        for skill in self.skills:
+            if skill.intents and intent not in skill.intents:
+                continue
+            try:
+                async with asyncio.timeout(self.settings.skill_timeout):
+                    answer = await skill.answer(conversation)
+            except Exception as exc:
+                log.exception("skill %r failed", skill.name)
+                self.on_error(skill.name, exc)
+                return _once(self.settings.fallback_reply), "fallback", None
+            if answer is not None:
+                return _once(answer), f"skill:{skill.name}", None
+        if self.generator is None:
+            return _once(self.settings.fallback_reply), "fallback", None
+        generator = self.generator
+        return generator.stream(conversation), f"generator:{generator.name}", generator.model_version
+
+    async def _guard(
+        self, chunks: AsyncIterator[str], source: str, message: Message, latency: dict[str, float]
+    ) -> AsyncIterator[str]:
+        """Apply the generation timeout; turn a failure into the fallback text."""
+        started = time.perf_counter()
+        produced = False
+        iterator = aiter(chunks)
+        try:
+            async with asyncio.timeout(self.settings.generation_timeout):
+                async for delta in iterator:
+                    if not produced:
+                        latency["first_token"] = time.perf_counter() - started
+                    produced = produced or bool(delta)
+                    yield delta
+        except TimeoutError as exc:
+            log.warning("%s timed out after %.0fs", source, self.settings.generation_timeout)
+            self.on_error(source.split(":")[-1], exc)
+            yield self._fallback_tail(produced)
+        except Exception as exc:
+            log.exception("%s failed", source)
+            self.on_error(source.split(":")[-1], exc)
+            yield self._fallback_tail(produced)
+        finally:
+            await _aclose(iterator)
+            latency["generate"] = time.perf_counter() - started
+
+    def _fallback_tail(self, produced: bool) -> str:
+        return f" … ({self.settings.fallback_reply})" if produced else self.settings.fallback_reply
+
+    async def deliver(self, stream: ReplyStream) -> bool:
+        """Hand a reply to its channel; False (logged) when the channel could not send it."""
+        channel = self.channels.get(stream.message.channel)
+        if channel is None:
+            log.error("no channel %r is running to send the reply", stream.message.channel)
+            return False
+        try:
+            await channel.send(stream)
+        except Exception as exc:
+            log.exception("channel %r failed to send the reply", channel.name)
+            self.on_error(channel.name, exc)
+            return False
+        return True
+
+    async def _record(self, message: Message, stream: ReplyStream, latency: dict[str, float]) -> None:
+        reply = Reply(
+            message_id=message.id, conversation_id=message.conversation_id, channel=message.channel,
+            text=stream.text, source=stream.source, id=stream.id, model_version=stream.model_version,
+            latency=latency, external_id=stream.external_id,
+        )
+        await self.store.record_reply(message, reply)
+        channel = self.channels.get(message.channel)
+        if channel is not None:
+            await _call_quietly(channel.delivered(message, reply), channel.name)
+
+    async def send_text(self, message: Message, text: str, source: str) -> bool:
+        """Send a short fixed reply (busy, command output) that does not enter the history."""
+        stream = ReplyStream(message, _once(text), reply_id=new_id(), source=source)
+        if not await self.deliver(stream):
+            return False
+        channel = self.channels[message.channel]
+        reply = Reply(message.id, message.conversation_id, message.channel, stream.text, source, id=stream.id)
+        await _call_quietly(channel.delivered(message, reply), channel.name)
+        return True
+
+
+async def _aclose(iterator: AsyncIterator[str]) -> None:
+    close: Callable[[], Awaitable[None]] | None = getattr(iterator, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # noqa: BLE001 - closing a failed generator may raise again
+            log.debug("generator raised on close", exc_info=True)
+
+
+async def _call_quietly(awaitable: Awaitable[None], name: str) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("channel %r failed in delivered()", name)

@@ -1,0 +1,152 @@
+"""Test helpers for plugin authors, shipped as a pytest plugin (`interplay.testing`).
+
+    async def test_my_analyzer():
+        async with run_bot(my_plugin, analyzers=["shouting"]) as bot:
+            reply = await bot.say("HELLO")
+            assert reply.annotations["shouting"].label == "yes"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from interplay.core.app import Bot
+from interplay.core.config import InterplayConfig
+from interplay.core.contracts import Channel, Inbox, PluginSettings, ReplyStream, Submitted
+from interplay.core.hookspecs import hookimpl
+from interplay.core.messages import Annotation, Message, Reply
+from interplay.core.plugins import load_registry
+from interplay.core.store import ConversationStore, MemoryStore
+
+
+@dataclass
+class BotReply:
+    """What the bot answered to one message, with what the core knew about it."""
+
+    text: str
+    source: str
+    model_version: str | None = None
+    annotations: Mapping[str, Annotation] = field(default_factory=dict)
+    deltas: list[str] = field(default_factory=list)
+    reply: Reply | None = None
+
+
+class FakeChannelSettings(PluginSettings):
+    pass
+
+
+class FakeChannel(Channel):
+    """An in-memory channel: `await say(text)` returns the reply the bot sent back."""
+
+    name = "fake"
+    Settings = FakeChannelSettings
+    _ids = itertools.count(1)
+
+    def __init__(self, settings: PluginSettings, context: Any) -> None:
+        super().__init__(settings, context)
+        self.inbox: Inbox | None = None
+        self.sent: list[BotReply] = []
+        self._waiting: dict[str, asyncio.Future[BotReply]] = {}
+        self._streams: dict[str, BotReply] = {}
+
+    async def open(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def message(self, text: str, conversation: str = "c1", user: str = "u1", **kw: Any) -> Message:
+        return Message(channel=self.name, conversation_id=conversation, user_id=user, text=text, **kw)
+
+    async def submit(self, message: Message) -> asyncio.Future[BotReply]:
+        """Hand a message to the bot; the future resolves with its reply."""
+        assert self.inbox is not None, "the bot has not opened this channel yet"
+        future = self._waiting[message.id] = asyncio.get_running_loop().create_future()
+        outcome = await self.inbox.submit(message)
+        if outcome is Submitted.DUPLICATE:
+            self._waiting.pop(message.id)
+            future.set_result(BotReply("", "duplicate"))
+        return future
+
+    async def say(self, text: str, conversation: str = "c1", user: str = "u1", timeout: float = 30,
+                  **kw: Any) -> BotReply:
+        """Send one message and wait for the reply."""
+        future = await self.submit(self.message(text, conversation, user, **kw))
+        return await asyncio.wait_for(future, timeout)
+
+    async def send(self, reply: ReplyStream) -> None:
+        out = BotReply("", reply.source, reply.model_version, reply.message.annotations)
+        async for delta in reply:
+            out.deltas.append(delta)
+        out.text = reply.text
+        self._streams[reply.message.id] = out
+
+    async def delivered(self, message: Message, reply: Reply) -> None:
+        out = self._streams.pop(message.id, None) or BotReply(reply.text, reply.source)
+        out.reply, out.annotations = reply, message.annotations
+        self.sent.append(out)
+        future = self._waiting.pop(message.id, None)
+        if future is not None and not future.done():
+            future.set_result(out)
+
+
+_fake_plugin = SimpleNamespace(register_channels=hookimpl(lambda register: register(FakeChannel)))
+
+
+class TestBot:
+    """A running bot with a fake channel; `say()` talks to it."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.channel: FakeChannel | None = bot.channels.get("fake")  # type: ignore[assignment]
+
+    async def say(self, text: str, conversation: str = "c1", user: str = "u1", **kw: Any) -> BotReply:
+        assert self.channel is not None, "say() needs the fake channel in [pipeline] channels"
+        return await self.channel.say(text, conversation, user, **kw)
+
+    @property
+    def store(self) -> ConversationStore:
+        return self.bot.store
+
+
+@asynccontextmanager
+async def run_bot(
+    *plugins: object,
+    analyzers: list[str] | None = None,
+    skills: list[str] | None = None,
+    generator: str = "echo",
+    settings: dict[str, dict[str, Any]] | None = None,
+    config: dict[str, Any] | None = None,
+    store: ConversationStore | None = None,
+) -> AsyncIterator[TestBot]:
+    """Start a bot with these plugin modules (or objects with hookimpls) and a fake channel.
+
+    Installed plugins (entry points) are available too; `settings` fills `[plugins.<name>]`.
+    """
+    data: dict[str, Any] = dict(config or {})
+    data["pipeline"] = {"channels": ["fake"], "analyzers": analyzers or [], "skills": skills or [],
+                        "generator": generator, **data.get("pipeline", {})}
+    data["plugins"] = {**data.get("plugins", {}), **(settings or {})}
+    cfg = InterplayConfig.model_validate({**data, "source": "run_bot()"})
+    extra = {"interplay.testing": _fake_plugin}
+    extra.update({getattr(p, "__name__", f"plugin{i}"): p for i, p in enumerate(plugins)})
+    registry = load_registry(cfg, extra)
+    bot = Bot(cfg, registry, store=store or MemoryStore())
+    await bot.start()
+    try:
+        yield TestBot(bot)
+    finally:
+        await bot.stop()
+
+
+@pytest.fixture
+def interplay_run_bot() -> Any:
+    """The `run_bot` helper as a fixture, for tests that prefer fixtures to imports."""
+    return run_bot
