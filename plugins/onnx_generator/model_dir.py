@@ -1,0 +1,107 @@
+"""Generator model directories: layout, manifest validation, and which variant to load.
+
+Layout written by `interplay models prepare` (and by `interplay.trainer.lm.export`):
+
+    <models_dir>/generator/            the generator root
+        fp32/  int8/  fp16/            one complete model directory per precision
+            model.onnx [+ model.onnx_data]   ONNX decoder with KV cache (Optimum layout)
+            tokenizer.json, tokenizer_config.json, special_tokens_map.json, config.json
+            manifest.json              kind, precision, source, sha256 of every file, parity, ...
+
+`model_dir` in config may name the root (the precision is then chosen) or one variant directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interplay.core import ModelError
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+PRECISIONS = ("fp32", "int8", "fp16")
+PREPARE_HINT = "run `interplay models prepare` (or `--force` to rebuild)"
+
+
+@dataclass(frozen=True)
+class ModelDirectory:
+    """A validated model directory and what its manifest says."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def precision(self) -> str:
+        return str(self.manifest["precision"])
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.path / self.manifest.get("model_file", "model.onnx")
+
+    @property
+    def version(self) -> str:
+        fallback = f"{self.manifest.get('name', 'generator')}-{self.precision}"
+        return str(self.manifest.get("version") or fallback)
+
+    @property
+    def stop_token_ids(self) -> set[int]:
+        return {int(t) for t in self.manifest.get("stop_token_ids", [])}
+
+    @property
+    def context_length(self) -> int:
+        return int(self.manifest.get("context_length", 2048))
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of one variant directory; ModelError if it is missing or unreadable."""
+    manifest_path = path / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"no generator model at {path} ({MANIFEST} missing): {PREPARE_HINT}") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{manifest_path} is unreadable ({exc}): {PREPARE_HINT}") from None
+    if manifest.get("kind") != "generator" or manifest.get("precision") not in PRECISIONS:
+        raise ModelError(f"{path} is not a generator model directory (kind={manifest.get('kind')!r}, "
+                         f"precision={manifest.get('precision')!r}): point [plugins.onnx] model_dir at one")
+    return manifest
+
+
+def check_files(path: Path, manifest: dict[str, Any], *, verify_sha256: bool = False) -> None:
+    """Every file the manifest lists is there with its recorded size (and hash, when asked)."""
+    for name, info in manifest.get("files", {}).items():
+        file = path / name
+        if not file.is_file():
+            raise ModelError(f"{file} is missing: {PREPARE_HINT}")
+        if file.stat().st_size != info.get("bytes"):
+            raise ModelError(f"{file} has the wrong size (corrupt or truncated): {PREPARE_HINT}")
+        if verify_sha256 and file_sha256(file) != info.get("sha256"):
+            raise ModelError(f"{file} does not match its sha256 in {MANIFEST} (corrupt): {PREPARE_HINT}")
+
+
+def resolve(root: Path, precision: str, *, verify_sha256: bool = False) -> ModelDirectory:
+    """The variant to load: `root` itself if it holds a manifest, else `root/<precision>`."""
+    root = root.expanduser()
+    path = root if (root / MANIFEST).is_file() else root / precision
+    manifest = read_manifest(path)
+    check_files(path, manifest, verify_sha256=verify_sha256)
+    return ModelDirectory(path, manifest)
+
+
+def choose_precision(configured: str, cuda: bool) -> str:
+    """'auto' means fp16 on a usable GPU and int8 on the CPU."""
+    if configured != "auto":
+        return configured
+    return "fp16" if cuda else "int8"

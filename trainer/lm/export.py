@@ -1,0 +1,90 @@
+"""ONNX files for one checkpoint: fp32 export with Optimum, int8 dynamic quantization, fp16 conversion."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+from interplay.core import ModelError
+
+log = logging.getLogger("interplay.trainer.lm")
+
+TASK = "text-generation-with-past"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json",
+                   "generation_config.json", "chat_template.jinja")
+
+
+def export_fp32(model: Any, tokenizer: Any, out: Path, *, opset: int | None = None) -> Path:
+    """Optimum's decoder export with the KV cache as inputs/outputs, plus the tokenizer."""
+    try:
+        from optimum.exporters.onnx import onnx_export_from_model
+    except ImportError as exc:
+        raise ModelError(
+            f"exporting needs the training extras ({exc}): pip install 'interplay[train]'"
+        ) from None
+    out.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings are expected for every decoder export
+        onnx_export_from_model(model, out, task=TASK, opset=opset, do_validation=False)
+    tokenizer.save_pretrained(out)
+    if not (out / "model.onnx").is_file():
+        raise ModelError(f"Optimum wrote no model.onnx in {out}: check the log above")
+    return out / "model.onnx"
+
+
+def quantize_int8(src: Path, dst: Path) -> Path:
+    """Dynamic int8 quantization of the MatMul weights (activations quantized on the fly).
+
+    Per-channel weight scales keep perplexity close to fp32 for small models, where a few
+    outlier channels would otherwise set the scale of a whole matrix.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dst.mkdir(parents=True, exist_ok=True)
+    quantize_dynamic(src / "model.onnx", dst / "model.onnx", op_types_to_quantize=["MatMul"],
+                     per_channel=True, weight_type=QuantType.QInt8,
+                     extra_options={"MatMulConstBOnly": True})
+    copy_tokenizer(src, dst)
+    return dst / "model.onnx"
+
+
+def convert_fp16(src: Path, dst: Path) -> Path:
+    """fp16 weights, activations and KV cache, for the CUDA provider."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    dst.mkdir(parents=True, exist_ok=True)
+    model = onnx.load(str(src / "model.onnx"))
+    # ops whose fp16 kernels lose too much precision or are missing stay fp32
+    half = convert_float_to_float16(model, keep_io_types=False, disable_shape_infer=True,
+                                    op_block_list=["SimplifiedLayerNormalization", "Softmax", "Pow",
+                                                   "ReduceMean", "Sqrt"])
+    onnx.save(half, str(dst / "model.onnx"), save_as_external_data=_too_big(half),
+              location="model.onnx_data")
+    copy_tokenizer(src, dst)
+    return dst / "model.onnx"
+
+
+def _too_big(model: Any) -> bool:
+    return model.ByteSize() > 1_800_000_000  # protobuf's 2 GB ceiling, with margin
+
+
+def copy_tokenizer(src: Path, dst: Path) -> None:
+    for name in TOKENIZER_FILES:
+        if (src / name).is_file():
+            shutil.copy2(src / name, dst / name)
+
+
+def opset_of(onnx_path: Path) -> int:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    return max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx"))
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
