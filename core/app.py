@@ -69,9 +69,14 @@ class Bot:
             raise PluginError("no channel could start: " + "; ".join(self.status.values()))
         self.channels = {c.name: c for c in channels}  # type: ignore[misc]
         self.pipeline = Pipeline(
-            self.store, self.channels, self.config.bus,
-            analyzers=analyzers, skills=skills, generator=generator,  # type: ignore[arg-type]
-            history_turns=self.config.store.history_turns, on_error=self._count_error,
+            self.store,
+            self.channels,
+            self.config.bus,
+            analyzers=analyzers,
+            skills=skills,
+            generator=generator,  # type: ignore[arg-type]
+            history_turns=self.config.store.history_turns,
+            on_error=self._count_error,
         )
         self.pipeline.commands.admins = frozenset(self.config.interplay.admins)
         self.bus = Bus(self.store, self.pipeline, self.config.bus)
@@ -100,7 +105,7 @@ class Bot:
         if plugin is not None:
             try:
                 await plugin.stop()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("stop after failed start raised", exc_info=True)
         return None
 
@@ -108,7 +113,7 @@ class Bot:
         assert self.bus is not None
         try:
             await channel.open(self.bus)
-        except Exception as exc:  # noqa: BLE001 - reported by name; other channels keep running
+        except Exception as exc:
             why = str(exc) if isinstance(exc, InterplayError) else f"{type(exc).__name__}: {exc}"
             self.status[channel.name] = f"failed: {why}"
             log.error("channel %r could not open: %s", channel.name, why)

@@ -36,7 +36,7 @@ class Bus:
         self._capacity = asyncio.Semaphore(settings.max_pending)
         self._queues: dict[str, deque[Message]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._current: dict[str, asyncio.Task[None]] = {}
+        self._cancel_requested: set[str] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.processed = 0
@@ -106,21 +106,21 @@ class Bus:
             del self._workers[conversation_id]
 
     async def _process(self, message: Message) -> None:
-        with message_context(message.id, message.conversation_id):
-            task = asyncio.create_task(self.pipeline.handle(message))
-            self._current[message.conversation_id] = task
+        cid = message.conversation_id
+        with message_context(message.id, cid):
             try:
-                await task
+                await self.pipeline.handle(message)
             except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise  # the worker itself is being cancelled (shutdown past the deadline)
+                if cid not in self._cancel_requested:
+                    raise  # shutdown past the deadline: the message stays stored, not re-answered
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
                 log.info("reply cancelled")
                 await self.store.set_status(message.id, Status.FAILED)
             except Exception:
                 log.exception("unexpected failure while handling a message")  # a bug: keep the traceback
                 await self.store.set_status(message.id, Status.FAILED)
             finally:
-                self._current.pop(message.conversation_id, None)
+                self._cancel_requested.discard(cid)
 
     async def _busy(self, message: Message) -> None:
         await self.store.set_status(message.id, Status.BUSY)
@@ -133,9 +133,10 @@ class Bus:
 
     def cancel(self, conversation_id: str) -> bool:
         """Stop the reply being produced in a conversation (reset, client gone)."""
-        task = self._current.get(conversation_id)
-        if task is None or task.done():
+        task = self._workers.get(conversation_id)
+        if task is None or task.done() or conversation_id in self._cancel_requested:
             return False
+        self._cancel_requested.add(conversation_id)
         task.cancel()
         return True
 
@@ -146,11 +147,14 @@ class Bus:
         tasks = [*self._workers.values(), *self._side_tasks]
         if not tasks:
             return True
-        done, still = await asyncio.wait(tasks, timeout=deadline)
+        _, still = await asyncio.wait(tasks, timeout=deadline)
         for task in still:
             task.cancel()
         if still:
             await asyncio.wait(still, timeout=1.0)
-            log.warning("shutdown deadline passed: %d conversation(s) cut short; their messages "
-                        "stay stored and are not answered twice", len(still))
+            log.warning(
+                "shutdown deadline passed: %d conversation(s) cut short; their messages "
+                "stay stored and are not answered twice",
+                len(still),
+            )
         return not still

@@ -64,8 +64,11 @@ class ChatCommands:
         await self.pipeline.store.set_status(message.id, Status.DONE)
 
     async def _help(self, message: Message) -> str:
-        lines = [f"/{c.name} - {c.help}" for c in self.commands.values()
-                 if c.name != "start" and (not c.admin_only or message.user_id in self.admins)]
+        lines = [
+            f"/{c.name} - {c.help}"
+            for c in self.commands.values()
+            if c.name != "start" and (not c.admin_only or message.user_id in self.admins)
+        ]
         return "Talk to me in plain words. Commands:\n" + "\n".join(lines)
 
     async def _reset(self, message: Message) -> str:
@@ -77,8 +80,15 @@ class ChatCommands:
         reply = await store.last_reply(message.conversation_id)
         if reply is None:
             return "There is no reply of mine to rate yet."
-        await store.add_feedback(Feedback(
-            reply_id=reply.id, conversation_id=message.conversation_id, user_id=message.user_id,
-            score=score, kind="explicit", channel=message.channel, model_version=reply.model_version,
-        ))
+        await store.add_feedback(
+            Feedback(
+                reply_id=reply.id,
+                conversation_id=message.conversation_id,
+                user_id=message.user_id,
+                score=score,
+                kind="explicit",
+                channel=message.channel,
+                model_version=reply.model_version,
+            )
+        )
         return "Thanks - noted." if score > 0 else "Thanks - noted. I'll try to do better."

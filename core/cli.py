@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from functools import cached_property
 from typing import Any
@@ -62,10 +61,19 @@ class InterplayGroup(click.Group):
 
 
 @click.group(cls=InterplayGroup)
-@click.option("--config", "config_path", envvar="INTERPLAY_CONFIG", type=click.Path(dir_okay=False),
-              help="config file (default: ./config.toml if present, else built-in defaults)")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default=None,
-              help="override [interplay] log_level")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="INTERPLAY_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="config file (default: ./config.toml if present, else built-in defaults)",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    default=None,
+    help="override [interplay] log_level",
+)
 @click.version_option(package_name="interplay")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> None:
@@ -76,9 +84,10 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> N
 
 def _run_bot(config: InterplayConfig) -> None:
     from .app import Bot
+    from .runner import run
 
     setup_logging(config.interplay.log_level, config.interplay.log_json)
-    asyncio.run(Bot(config).run_forever())
+    run(Bot(config).run_forever())
 
 
 @cli.command()
@@ -89,8 +98,9 @@ def _run_bot(config: InterplayConfig) -> None:
 def chat(obj: CliState, generator: str | None, debug: bool, memory: bool) -> None:
     """Chat with the bot in this terminal (or pipe lines in: one reply per line)."""
     config = obj.config
-    pipeline = config.pipeline.model_copy(update={"channels": ["console"], **(
-        {"generator": generator} if generator else {})})
+    pipeline = config.pipeline.model_copy(
+        update={"channels": ["console"], **({"generator": generator} if generator else {})}
+    )
     plugins = dict(config.plugins)
     if debug:
         plugins["console"] = {**plugins.get("console", {}), "debug": True}
@@ -122,7 +132,9 @@ def check_config(obj: CliState) -> None:
         problems.append(f"{config.source}: [plugins.{table}] names no installed plugin")
     pipe = config.pipeline
     wanted = [("channel", n) for n in pipe.channels] + [("analyzer", n) for n in pipe.analyzers]
-    wanted += [("skill", n) for n in pipe.skills] + ([("generator", pipe.generator)] if pipe.generator else [])
+    wanted += [("skill", n) for n in pipe.skills] + (
+        [("generator", pipe.generator)] if pipe.generator else []
+    )
     for kind, name in wanted:
         try:
             registry.settings_for(registry.component(kind, name), config)
@@ -148,12 +160,14 @@ def plugins_cmd(obj: CliState) -> None:
         if info.error:
             rows.append((info.name, "?", info.version, info.source, f"broken: {info.error}"))
         for kind, name in info.components:
-            rows.append((name, kind, info.version, info.source, "enabled" if name in enabled else "available"))
+            rows.append(
+                (name, kind, info.version, info.source, "enabled" if name in enabled else "available")
+            )
         if not info.components and not info.error:
             rows.append((info.name, "commands", info.version, info.source, "loaded"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[4])
 
 
 def main() -> None:

@@ -25,8 +25,8 @@ def _check_secret_ref(value: str) -> str:
     if not value or value.startswith(("$env:", "$file:")):
         return value
     raise ValueError(
-        "secrets are never written inline: use \"$env:NAME\" (an environment variable) "
-        "or \"$file:/path\" (a file holding the secret)"
+        'secrets are never written inline: use "$env:NAME" (an environment variable) '
+        'or "$file:/path" (a file holding the secret)'
     )
 
 

@@ -48,7 +48,9 @@ def setup_logging(level: str = "INFO", as_json: bool = False, stream: object = N
     handler.setFormatter(
         JsonFormatter()
         if as_json
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(conversation_id)s/%(message_id)s] %(message)s")
+        else logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s [%(conversation_id)s/%(message_id)s] %(message)s"
+        )
     )
     root.addHandler(handler)
     root.propagate = False

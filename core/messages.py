@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -19,7 +19,7 @@ def _empty() -> Mapping[str, Any]:
 
 def new_id() -> str:
     """A fresh, URL-safe unique id."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as uuid4, several times cheaper on the hot path
 
 
 @dataclass(frozen=True, slots=True)

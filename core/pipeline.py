@@ -61,7 +61,10 @@ class Pipeline:
         chunks, source, version = await self._choose(conversation)
         latency["skills"] = time.perf_counter() - stage
         stream = ReplyStream(
-            message, self._guard(chunks, source, message, latency), reply_id=new_id(), source=source,
+            message,
+            self._guard(chunks, source, message, latency),
+            reply_id=new_id(),
+            source=source,
             model_version=version,
         )
         await self.store.set_status(message.id, Status.REPLYING)
@@ -75,23 +78,28 @@ class Pipeline:
         if not self.analyzers:
             return message
         stage = time.perf_counter()
-        results = await asyncio.gather(*(self._run_analyzer(a, message) for a in self.analyzers))
-        latency["analyze"] = time.perf_counter() - stage
-        found = {a.name: r for a, r in zip(self.analyzers, results) if r is not None}
-        return message.annotated(found) if found else message
-
-    async def _run_analyzer(self, analyzer: Analyzer, message: Message) -> Annotation | None:
-        # A missing tag is better than no answer: a failing analyzer only drops its annotation.
-        try:
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(a.analyze(message)) for a in self.analyzers]
+        try:  # one deadline for all: a late or failing analyzer only drops its own tag
             async with asyncio.timeout(self.settings.analyzer_timeout):
-                return await analyzer.analyze(message)
-        except TimeoutError as exc:
-            log.warning("analyzer %r timed out after %.1fs", analyzer.name, self.settings.analyzer_timeout)
-            self.on_error(analyzer.name, exc)
-        except Exception as exc:
-            log.exception("analyzer %r failed", analyzer.name)
-            self.on_error(analyzer.name, exc)
-        return None
+                await asyncio.gather(*tasks, return_exceptions=True)
+        except TimeoutError:
+            pass
+        found: dict[str, Annotation] = {}
+        for task, analyzer in zip(tasks, self.analyzers, strict=True):
+            if not task.done() or task.cancelled():
+                task.cancel()
+                log.warning(
+                    "analyzer %r timed out after %.1fs", analyzer.name, self.settings.analyzer_timeout
+                )
+                self.on_error(analyzer.name, TimeoutError())
+            elif (exc := task.exception()) is not None:
+                log.error("analyzer %r failed", analyzer.name, exc_info=exc)
+                self.on_error(analyzer.name, exc)
+            elif (annotation := task.result()) is not None:
+                found[analyzer.name] = annotation
+        latency["analyze"] = time.perf_counter() - stage
+        return message.annotated(found) if found else message
 
     async def _choose(self, conversation: Conversation) -> tuple[AsyncIterator[str], str, str | None]:
         """The first skill that answers wins; otherwise the generator streams the reply."""
@@ -158,9 +166,15 @@ class Pipeline:
 
     async def _record(self, message: Message, stream: ReplyStream, latency: dict[str, float]) -> None:
         reply = Reply(
-            message_id=message.id, conversation_id=message.conversation_id, channel=message.channel,
-            text=stream.text, source=stream.source, id=stream.id, model_version=stream.model_version,
-            latency=latency, external_id=stream.external_id,
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            channel=message.channel,
+            text=stream.text,
+            source=stream.source,
+            id=stream.id,
+            model_version=stream.model_version,
+            latency=latency,
+            external_id=stream.external_id,
         )
         await self.store.record_reply(message, reply)
         channel = self.channels.get(message.channel)
@@ -183,7 +197,7 @@ async def _aclose(iterator: AsyncIterator[str]) -> None:
     if close is not None:
         try:
             await close()
-        except Exception:  # noqa: BLE001 - closing a failed generator may raise again
+        except Exception:
             log.debug("generator raised on close", exc_info=True)
 
 

@@ -52,7 +52,7 @@ class PluginRegistry:
             self.infos[ep.name] = info
             try:
                 module = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's, report it
+            except Exception as exc:
                 info.error = f"failed to import {ep.value}: {type(exc).__name__}: {exc}"
                 log.warning("plugin %r %s", ep.name, info.error)
                 continue
@@ -72,13 +72,14 @@ class PluginRegistry:
         for kind in KINDS:
             hook = getattr(self.pm.hook, f"register_{kind}s")
             for impl in hook.get_hookimpls():
+
                 def register(cls: type[Plugin], _kind: str = kind, _owner: str = impl.plugin_name) -> None:
                     self._add_component(_kind, cls, _owner)
 
                 args = {"register": register, "config": config}
                 try:
                     impl.function(*[args[a] for a in impl.argnames])
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     info = self.infos.get(impl.plugin_name)
                     if info:
                         info.error = f"register_{kind}s failed: {type(exc).__name__}: {exc}"
@@ -123,7 +124,9 @@ class PluginRegistry:
         except PluginError:
             raise
         except Exception as exc:
-            raise PluginError(f"{kind} plugin {name!r} failed to initialise: {type(exc).__name__}: {exc}") from exc
+            raise PluginError(
+                f"{kind} plugin {name!r} failed to initialise: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def unknown_tables(self, config: InterplayConfig) -> list[str]:
         """`[plugins.X]` tables that no installed component is named after (typos)."""
@@ -135,14 +138,17 @@ class PluginRegistry:
         for impl in self.pm.hook.register_commands.get_hookimpls():
             try:
                 impl.function(cli=cli)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.warning("plugin %r: register_commands failed: %s", impl.plugin_name, exc)
 
 
-def load_registry(config: InterplayConfig, extra: dict[str, Any] | None = None) -> PluginRegistry:
+def load_registry(
+    config: InterplayConfig, extra: dict[str, Any] | None = None, *, installed: bool = True
+) -> PluginRegistry:
     """Discover installed plugins (plus any given directly) and collect their components."""
     registry = PluginRegistry()
-    registry.load_entry_points()
+    if installed:
+        registry.load_entry_points()
     for name, module in (extra or {}).items():
         registry.add(name, module)
     registry.collect(config)

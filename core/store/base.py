@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from ..messages import Feedback, Message, Reply, Turn
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Where an inbound message is in its life. Replies are sent at most once."""
 
     RECEIVED = "received"  # durably stored, not yet started: replayed after a crash

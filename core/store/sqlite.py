@@ -28,8 +28,10 @@ Op = Callable[[sqlite3.Connection], Any]
 
 def _dump_annotations(annotations: Any) -> str:
     return json.dumps(
-        {k: {"label": a.label, "confidence": a.confidence, "top": a.top, "data": dict(a.data)}
-         for k, a in annotations.items()},
+        {
+            k: {"label": a.label, "confidence": a.confidence, "top": a.top, "data": dict(a.data)}
+            for k, a in annotations.items()
+        },
         default=str,
     )
 
@@ -106,12 +108,12 @@ class SQLiteStore(ConversationStore):
             batch, self._writes = self._writes, []
             try:
                 results = await self._run(self._commit, [op for op, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - every waiter gets the failure
+            except Exception as exc:
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
                 continue
-            for (_, fut), result in zip(batch, results):
+            for (_, fut), result in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(result)
 
@@ -133,8 +135,14 @@ class SQLiteStore(ConversationStore):
 
     async def record_inbound(self, message: Message) -> bool:
         row = (
-            message.id, message.conversation_id, message.channel, message.user_id,
-            message.external_id, message.text, message.time, json.dumps(dict(message.meta), default=str),
+            message.id,
+            message.conversation_id,
+            message.channel,
+            message.user_id,
+            message.external_id,
+            message.text,
+            message.time,
+            json.dumps(dict(message.meta), default=str),
             Status.RECEIVED.value,
         )
 
@@ -158,8 +166,16 @@ class SQLiteStore(ConversationStore):
     async def record_reply(self, message: Message, reply: Reply) -> None:
         annotations = _dump_annotations(message.annotations)
         row = (
-            reply.id, reply.message_id, reply.conversation_id, reply.channel, reply.text, reply.source,
-            reply.model_version, reply.time, json.dumps(dict(reply.latency)), reply.external_id,
+            reply.id,
+            reply.message_id,
+            reply.conversation_id,
+            reply.channel,
+            reply.text,
+            reply.source,
+            reply.model_version,
+            reply.time,
+            json.dumps(dict(reply.latency)),
+            reply.external_id,
         )
 
         def op(conn: sqlite3.Connection) -> None:
@@ -182,8 +198,16 @@ class SQLiteStore(ConversationStore):
             ).fetchall()
         )
         return [
-            Message(channel=r[2], conversation_id=r[1], user_id=r[3], text=r[5], external_id=r[4],
-                    id=r[0], time=r[6], meta=json.loads(r[7]))
+            Message(
+                channel=r[2],
+                conversation_id=r[1],
+                user_id=r[3],
+                text=r[5],
+                external_id=r[4],
+                id=r[0],
+                time=r[6],
+                meta=json.loads(r[7]),
+            )
             for r in rows
         ]
 
@@ -229,8 +253,9 @@ class SQLiteStore(ConversationStore):
     async def reply_by_external_id(self, channel: str, external_id: str) -> Reply | None:
         await self._flush_pending()
         row = await self._read(
-            lambda c: c.execute(_REPLY_SELECT + " WHERE channel=? AND external_id=?", (channel, external_id))
-            .fetchone()
+            lambda c: c.execute(
+                _REPLY_SELECT + " WHERE channel=? AND external_id=?", (channel, external_id)
+            ).fetchone()
         )
         return _reply(row) if row else None
 
@@ -245,16 +270,28 @@ class SQLiteStore(ConversationStore):
 
     async def add_feedback(self, feedback: Feedback) -> None:
         f = feedback
-        row = (f.id, f.reply_id, f.conversation_id, f.user_id, f.score, f.kind, f.channel,
-               f.model_version, f.weight, f.time)
+        row = (
+            f.id,
+            f.reply_id,
+            f.conversation_id,
+            f.user_id,
+            f.score,
+            f.kind,
+            f.channel,
+            f.model_version,
+            f.weight,
+            f.time,
+        )
         await self._write(lambda c: c.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?)", row))
 
     async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
         wanted = None if reply_ids is None else list(reply_ids)
 
         def op(conn: sqlite3.Connection) -> list[Any]:
-            sql = ("SELECT reply_id, conversation_id, user_id, score, kind, channel, model_version,"
-                   " weight, id, time FROM feedback")
+            sql = (
+                "SELECT reply_id, conversation_id, user_id, score, kind, channel, model_version,"
+                " weight, id, time FROM feedback"
+            )
             if wanted is None:
                 return conn.execute(sql + " ORDER BY time").fetchall()
             marks = ",".join("?" * len(wanted))
@@ -264,10 +301,15 @@ class SQLiteStore(ConversationStore):
 
     async def forget_user(self, user_id: str) -> int:
         def op(conn: sqlite3.Connection) -> int:
-            convs = [r[0] for r in conn.execute(
-                "SELECT DISTINCT conversation_id FROM messages WHERE user_id=?", (user_id,))]
+            convs = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT conversation_id FROM messages WHERE user_id=?", (user_id,)
+                )
+            ]
             conn.execute(
-                "DELETE FROM replies WHERE message_id IN (SELECT id FROM messages WHERE user_id=?)", (user_id,)
+                "DELETE FROM replies WHERE message_id IN (SELECT id FROM messages WHERE user_id=?)",
+                (user_id,),
             )
             conn.execute("DELETE FROM feedback WHERE user_id=?", (user_id,))
             removed = conn.execute("DELETE FROM messages WHERE user_id=?", (user_id,)).rowcount
@@ -309,5 +351,3 @@ _REPLY_SELECT = (
 
 def _reply(row: Any) -> Reply:
     return Reply(*row[:8], latency=json.loads(row[8]), external_id=row[9])
-
-

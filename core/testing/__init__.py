@@ -1,9 +1,9 @@
 """Test helpers for plugin authors, shipped as a pytest plugin (`interplay.testing`).
 
-    async def test_my_analyzer():
-        async with run_bot(my_plugin, analyzers=["shouting"]) as bot:
-            reply = await bot.say("HELLO")
-            assert reply.annotations["shouting"].label == "yes"
+async def test_my_analyzer():
+    async with run_bot(my_plugin, analyzers=["shouting"]) as bot:
+        reply = await bot.say("HELLO")
+        assert reply.annotations["shouting"].label == "yes"
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from interplay.core.app import Bot
 from interplay.core.config import InterplayConfig
 from interplay.core.contracts import Channel, Inbox, PluginSettings, ReplyStream, Submitted
@@ -73,8 +72,9 @@ class FakeChannel(Channel):
             future.set_result(BotReply("", "duplicate"))
         return future
 
-    async def say(self, text: str, conversation: str = "c1", user: str = "u1", timeout: float = 30,
-                  **kw: Any) -> BotReply:
+    async def say(
+        self, text: str, conversation: str = "c1", user: str = "u1", timeout: float = 30, **kw: Any
+    ) -> BotReply:
         """Send one message and wait for the reply."""
         future = await self.submit(self.message(text, conversation, user, **kw))
         return await asyncio.wait_for(future, timeout)
@@ -125,19 +125,30 @@ async def run_bot(
     settings: dict[str, dict[str, Any]] | None = None,
     config: dict[str, Any] | None = None,
     store: ConversationStore | None = None,
+    installed: bool = True,
 ) -> AsyncIterator[TestBot]:
     """Start a bot with these plugin modules (or objects with hookimpls) and a fake channel.
 
-    Installed plugins (entry points) are available too; `settings` fills `[plugins.<name>]`.
+    Installed plugins (entry points) are available too unless `installed=False`;
+    `settings` fills `[plugins.<name>]`.
     """
     data: dict[str, Any] = dict(config or {})
-    data["pipeline"] = {"channels": ["fake"], "analyzers": analyzers or [], "skills": skills or [],
-                        "generator": generator, **data.get("pipeline", {})}
+    data["pipeline"] = {
+        "channels": ["fake"],
+        "analyzers": analyzers or [],
+        "skills": skills or [],
+        "generator": generator,
+        **data.get("pipeline", {}),
+    }
     data["plugins"] = {**data.get("plugins", {}), **(settings or {})}
     cfg = InterplayConfig.model_validate({**data, "source": "run_bot()"})
     extra = {"interplay.testing": _fake_plugin}
     extra.update({getattr(p, "__name__", f"plugin{i}"): p for i, p in enumerate(plugins)})
-    registry = load_registry(cfg, extra)
+    if not installed and generator == "echo":
+        from interplay.plugins import echo
+
+        extra["echo"] = echo
+    registry = load_registry(cfg, extra, installed=installed)
     bot = Bot(cfg, registry, store=store or MemoryStore())
     await bot.start()
     try:

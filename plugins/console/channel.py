@@ -34,8 +34,14 @@ class ConsoleChannel(Channel):
     Settings = ConsoleSettings
     settings: ConsoleSettings
 
-    def __init__(self, settings: ConsoleSettings, context: object, *, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        settings: ConsoleSettings,
+        context: object,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
         super().__init__(settings, context)  # type: ignore[arg-type]
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -89,8 +95,9 @@ class ConsoleChannel(Channel):
         return False
 
     async def _ask(self, inbox: Inbox, text: str) -> None:
-        message = Message(channel=self.name, conversation_id=self.settings.conversation, user_id=self.user,
-                          text=text)
+        message = Message(
+            channel=self.name, conversation_id=self.settings.conversation, user_id=self.user, text=text
+        )
         done = self._done[message.id] = asyncio.Event()
         try:
             if await inbox.submit(message) is Submitted.DUPLICATE:
@@ -124,12 +131,14 @@ def describe(message: Message, reply: Reply) -> str:
     """The /debug line: tags, per-stage latency, what produced the reply."""
     tags = " ".join(f"{name}={a.label}({a.confidence:.2f})" for name, a in message.annotations.items())
     stages = " ".join(f"{stage}={seconds * 1000:.0f}ms" for stage, seconds in reply.latency.items())
-    return (f"  [tags: {tags or 'none'} | latency: {stages or 'n/a'} | "
-            f"source: {reply.source} | model: {reply.model_version or '-'}]")
+    return (
+        f"  [tags: {tags or 'none'} | latency: {stages or 'n/a'} | "
+        f"source: {reply.source} | model: {reply.model_version or '-'}]"
+    )
 
 
 def _login() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:
         return "console-user"
