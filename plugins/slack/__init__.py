@@ -1,0 +1,15 @@
+"""The `slack` channel plugin: Slack's Events API in, threaded streamed replies out.
+
+Kept light: slack_sdk and aiohttp load only when the channel is registered.
+"""
+
+from __future__ import annotations
+
+from interplay.core import hookimpl
+
+
+@hookimpl
+def register_channels(register: object) -> None:
+    from .channel import SlackChannel
+
+    register(SlackChannel)  # type: ignore[operator]

@@ -1,0 +1,80 @@
+"""👍 / 👎 buttons and :+1: / :-1: reactions on the bot's replies → stored Feedback."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from interplay.core import Feedback, Inbox, Reply
+from interplay.core.store import ConversationStore
+
+from .events import Reaction
+from .sender import BAD_ACTION, GOOD_ACTION
+
+log = logging.getLogger("interplay.slack")
+CHANNEL = "slack"
+SCORES = {GOOD_ACTION: 1.0, BAD_ACTION: -1.0}
+
+
+@dataclass(frozen=True)
+class ButtonClick:
+    """One press of a feedback button, read from a `block_actions` payload."""
+
+    reply_id: str
+    user: str
+    score: float
+    channel: str
+    thread_ts: str | None
+
+
+def read_button_click(payload: dict[str, Any]) -> ButtonClick | None:
+    """The feedback click in an interactivity payload, or None when it holds none of ours."""
+    if payload.get("type") != "block_actions":
+        return None
+    actions = payload.get("actions")
+    user = (payload.get("user") or {}).get("id")
+    if not isinstance(actions, list) or not isinstance(user, str):
+        return None
+    for action in actions:
+        if isinstance(action, dict) and action.get("action_id") in SCORES and action.get("value"):
+            container = payload.get("container") or {}
+            message = payload.get("message") or {}
+            channel = container.get("channel_id") or (payload.get("channel") or {}).get("id", "")
+            return ButtonClick(str(action["value"]), user, SCORES[action["action_id"]], str(channel),
+                               message.get("thread_ts"))
+    return None
+
+
+class FeedbackRecorder:
+    """Turns clicks and reactions into Feedback, once per person, reply and judgement."""
+
+    def __init__(self, store: ConversationStore, inbox: Inbox) -> None:
+        self.store = store
+        self.inbox = inbox
+
+    async def click(self, click: ButtonClick) -> Reply | None:
+        """Store a button press; returns the reply it judged (None when unknown or already counted)."""
+        reply = await self.store.get_reply(click.reply_id)
+        if reply is None or reply.channel != CHANNEL:
+            log.info("feedback button for an unknown reply %s ignored", click.reply_id)
+            return None
+        return await self._record(reply, click.user, click.score)
+
+    async def reaction(self, reaction: Reaction) -> Reply | None:
+        """Store a :+1: / :-1: on a bot reply; other messages are ignored."""
+        reply = await self.store.reply_by_external_id(CHANNEL, reaction.ts)
+        if reply is None or not reply.conversation_id.startswith(reaction.channel):
+            log.debug("reaction on a message that is not a stored bot reply ignored")
+            return None
+        return await self._record(reply, reaction.user, reaction.score)
+
+    async def _record(self, reply: Reply, user: str, score: float) -> Reply | None:
+        # A second click, or Slack retrying the event, is not a second opinion; switching 👍 → 👎 is.
+        if await self.store.seen(CHANNEL, f"feedback:{reply.id}:{user}:{score:+.0f}"):
+            return None
+        await self.inbox.feedback(Feedback(
+            reply_id=reply.id, conversation_id=reply.conversation_id, user_id=user, score=score,
+            kind="explicit", channel=CHANNEL, model_version=reply.model_version,
+        ))
+        return reply
