@@ -1,0 +1,36 @@
+"""Dedupe survives a restart: Slack's retry reaching a new process is not answered again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from interplay.core.store import SQLiteStore
+from interplay.plugins.slack.fake_api import FakeSlackAPI
+from interplay.plugins.slack.testing import button_click, mention, run_slack_bot, wait_for
+
+
+async def test_retry_after_restart_is_not_answered_twice(
+    slack_env: None, fake_slack: FakeSlackAPI, tmp_path: Path
+) -> None:
+    path = tmp_path / "interplay.sqlite3"
+    payload = mention("C1", "before the restart", ts="1700000002.000100", event_id="Ev0RESTART")
+    async with run_slack_bot(fake_slack, store=SQLiteStore(path)) as rig:
+        assert (await rig.sender.post_event(payload))[0] == 200
+        await wait_for(lambda: rig.channel.delivered_count == 1)
+    posted = fake_slack.thread("C1", "1700000002.000100")
+    assert len(posted) == 1
+
+    async with run_slack_bot(fake_slack, store=SQLiteStore(path)) as rig:
+        assert (await rig.sender.post_event(payload, retry_num=1))[0] == 200
+        await asyncio.sleep(0.3)
+        assert rig.channel.delivered_count == 0
+        # a new event is still answered, and feedback finds the reply stored by the first process
+        assert (await rig.sender.post_event(mention("C1", "after", ts="1700000002.000200")))[0] == 200
+        await wait_for(lambda: rig.channel.delivered_count == 1)
+        stored = await rig.store.reply_by_external_id("slack", posted[0].ts)
+        assert stored is not None
+        assert (await rig.sender.post_interaction(button_click(stored.id, good=True)))[0] == 200
+        [feedback] = await rig.store.feedback_for([stored.id])
+        assert feedback.model_version == "echo-1"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
