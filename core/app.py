@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from .bus import Bus
 from .config import InterplayConfig
@@ -60,8 +60,8 @@ class Bot:
         """Open the store, start the enabled plugins, recover pending messages, open channels."""
         await self.store.open()
         pipe = self.config.pipeline
-        analyzers = [a for n in pipe.analyzers if (a := await self._start("analyzer", n))]
-        skills = [s for n in pipe.skills if (s := await self._start("skill", n))]
+        analyzers = [cast(Analyzer, a) for n in pipe.analyzers if (a := await self._start("analyzer", n))]
+        skills = [cast(Skill, s) for n in pipe.skills if (s := await self._start("skill", n))]
         generator = await self._start("generator", pipe.generator) if pipe.generator else None
         channels = [c for n in pipe.channels if (c := await self._start("channel", n))]
         if pipe.channels and not channels:
@@ -91,10 +91,12 @@ class Bot:
             plugin = self.registry.build(kind, name, self.config, self.context)
             await plugin.start()
         except InterplayError as exc:
-            return await self._failed(kind, name, plugin, str(exc))
+            await self._failed(kind, name, plugin, str(exc))
+            return None
         except Exception as exc:
             log.exception("%s plugin %r failed to start", kind, name)
-            return await self._failed(kind, name, plugin, f"{type(exc).__name__}: {exc}")
+            await self._failed(kind, name, plugin, f"{type(exc).__name__}: {exc}")
+            return None
         self.status[name] = "running"
         self.started.append(plugin)
         return plugin

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Coroutine
+from typing import Any
 
 from .config import BusSettings
 from .contracts import Submitted
@@ -126,8 +128,8 @@ class Bus:
         await self.store.set_status(message.id, Status.BUSY)
         await self.pipeline.send_text(message, self.settings.busy_reply, "busy")
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 

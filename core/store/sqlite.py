@@ -350,4 +350,7 @@ _REPLY_SELECT = (
 
 
 def _reply(row: Any) -> Reply:
-    return Reply(*row[:8], latency=json.loads(row[8]), external_id=row[9])
+    return Reply(
+        message_id=row[0], conversation_id=row[1], channel=row[2], text=row[3], source=row[4], id=row[5],
+        model_version=row[6], time=row[7], latency=json.loads(row[8]), external_id=row[9],
+    )

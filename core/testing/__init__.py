@@ -142,7 +142,7 @@ async def run_bot(
     }
     data["plugins"] = {**data.get("plugins", {}), **(settings or {})}
     cfg = InterplayConfig.model_validate({**data, "source": "run_bot()"})
-    extra = {"interplay.testing": _fake_plugin}
+    extra: dict[str, object] = {"interplay.testing": _fake_plugin}
     extra.update({getattr(p, "__name__", f"plugin{i}"): p for i, p in enumerate(plugins)})
     if not installed and generator == "echo":
         from interplay.plugins import echo
