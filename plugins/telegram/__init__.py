@@ -1,0 +1,15 @@
+"""The `telegram` channel: Interplay as a Telegram bot (long polling or webhook).
+
+Kept light on purpose: python-telegram-bot is imported only when the channel is registered.
+"""
+
+from __future__ import annotations
+
+from interplay.core import hookimpl
+
+
+@hookimpl
+def register_channels(register: object) -> None:
+    from .channel import TelegramChannel
+
+    register(TelegramChannel)  # type: ignore[operator]
