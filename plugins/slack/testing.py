@@ -148,7 +148,7 @@ class SlackRig:
 
 @asynccontextmanager
 async def run_slack_bot(fake: FakeSlackAPI, *, store: ConversationStore | None = None,
-                        echo: dict[str, Any] | None = None, bus: dict[str, Any] | None = None,
+                        echo_settings: dict[str, Any] | None = None, bus: dict[str, Any] | None = None,
                         secret: str = TEST_SECRET, **slack: Any) -> AsyncIterator[SlackRig]:
     """Start a bot (echo generator) whose slack channel listens on a free port and talks to `fake`.
 
@@ -156,7 +156,10 @@ async def run_slack_bot(fake: FakeSlackAPI, *, store: ConversationStore | None =
     """
     settings = {"port": 0, "api_base_url": fake.base_url, "stream_interval": 0.05, **slack}
     config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}}
-    async with run_bot(config=config, settings={"slack": settings, "echo": echo or {}}, store=store) as bot:
+    from interplay.plugins import slack  # and echo: other installed plugins may be slow to import
+
+    async with run_bot(slack, config=config, settings={"slack": settings, "echo": echo_settings or {}},
+                       store=store, installed=False) as bot:
         channel = bot.bot.channels.get("slack")
         if not isinstance(channel, SlackChannel):
             raise RuntimeError(f"the slack channel did not start: {bot.bot.status.get('slack')}")

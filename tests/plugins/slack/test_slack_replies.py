@@ -76,7 +76,7 @@ async def test_chat_commands_work_after_the_mention(rig: SlackRig) -> None:
 
 async def test_reply_streams_by_throttled_updates(slack_env: None, fake_slack: FakeSlackAPI) -> None:
     words = " ".join(f"w{i}" for i in range(30))
-    async with run_slack_bot(fake_slack, echo={"delay": 0.02}, stream_interval=0.15) as rig:
+    async with run_slack_bot(fake_slack, echo_settings={"delay": 0.02}, stream_interval=0.15) as rig:
         await rig.sender.post_event(direct_message("D1", words))
         await wait_for(lambda: rig.channel.delivered_count == 1)
     [reply] = fake_slack.thread("D1", None)
@@ -125,7 +125,7 @@ async def test_slacks_retry_pattern_gives_exactly_one_reply(
     slack_env: None, fake_slack: FakeSlackAPI
 ) -> None:
     """The same event four times: the original, then retries 1-3, one of them mid-answer."""
-    async with run_slack_bot(fake_slack, echo={"delay": 0.05}) as rig:
+    async with run_slack_bot(fake_slack, echo_settings={"delay": 0.05}) as rig:
         payload = mention("C7", "one two three four five six", ts="1700000000.000900", event_id="Ev0RETRY")
         first = asyncio.create_task(rig.sender.post_event(payload))
         await wait_for(lambda: fake_slack.calls_to("chat.postMessage"))  # the answer is being streamed
@@ -193,7 +193,7 @@ async def test_a_failed_interim_update_does_not_lose_the_final_text(
     slack_env: None, fake_slack: FakeSlackAPI
 ) -> None:
     words = " ".join(f"w{i}" for i in range(15))
-    async with run_slack_bot(fake_slack, echo={"delay": 0.02}, stream_interval=0.1) as rig:
+    async with run_slack_bot(fake_slack, echo_settings={"delay": 0.02}, stream_interval=0.1) as rig:
         fake_slack.fail("chat.update", status=500, retry_after=None)
         await rig.sender.post_event(direct_message("D1", words))
         await wait_for(lambda: rig.channel.delivered_count == 1)

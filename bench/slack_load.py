@@ -1,0 +1,192 @@
+"""Slack channel under load: N signed events over C channels, each answered exactly once.
+
+Slack's side is played over real HTTP on 127.0.0.1: each channel's events are posted one after
+another (Slack does not wait for the answer), all channels at once, and a share of them is
+delivered again as Slack's retries. The bot answers through slack_sdk to the fake Web API,
+which takes `--api-delay` per call. Checks: every event acknowledged with 200 in under 3 s,
+every event answered exactly once in its own thread, in order within each thread.
+The baseline sends the same messages straight into the bus (no HTTP, no signatures, no Web
+API) with the same store; a Slack run with no Web API delay shows what HTTP, signatures and
+slack_sdk add. With a delay d, each thread's replies take at least (events/channels) * d,
+since a thread is answered in order. Prints a table and writes bench/results/slack_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from interplay.core.runner import run
+from interplay.core.store import ConversationStore, MemoryStore, SQLiteStore
+from interplay.plugins.slack.fake_api import FakeSlackAPI
+from interplay.plugins.slack.testing import TEST_SECRET, TEST_TOKEN, mention, run_slack_bot, wait_for
+from interplay.testing import run_bot
+
+RESULTS = Path(__file__).parent / "results" / "slack_load.json"
+ACK_LIMIT = 3.0  # Slack's deadline for the HTTP 200
+
+
+def _store(kind: str, tmp: str, name: str) -> ConversationStore:
+    return SQLiteStore(Path(tmp) / f"{name}.sqlite3") if kind == "sqlite" else MemoryStore()
+
+
+def _plan(events: int, channels: int) -> dict[str, list[dict[str, Any]]]:
+    """Per channel, its events in order: the first starts a thread, the rest reply in it."""
+    plan: dict[str, list[dict[str, Any]]] = {f"C{c:03d}": [] for c in range(channels)}
+    for i in range(events):
+        channel = f"C{i % channels:03d}"
+        thread = f"1700000000.{(i % channels) + 1:06d}"
+        ts = thread if not plan[channel] else f"1700000001.{i + 1:06d}"
+        plan[channel].append(mention(channel, f"question {i} please", ts=ts, thread_ts=thread,
+                                     event_id=f"Ev{i:08d}"))
+    return plan
+
+
+async def run_slack(events: int, channels: int, retry_share: float, api_delay: float, store_kind: str,
+                    seed: int = 1) -> dict[str, Any]:
+    """One run through HTTP, signatures, the bus and slack_sdk; returns the figures and the checks."""
+    os.environ.setdefault("SLACK_SIGNING_SECRET", TEST_SECRET)
+    os.environ.setdefault("SLACK_BOT_TOKEN", TEST_TOKEN)
+    rng = random.Random(seed)
+    plan = _plan(events, channels)
+    acks: list[float] = []
+    statuses: Counter[int] = Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeSlackAPI(token=TEST_TOKEN, delay=api_delay) as fake, \
+                run_slack_bot(fake, store=_store(store_kind, tmp, "slack"), stream_interval=1.0) as rig:
+
+            async def post(payload: dict[str, Any], retry: int | None) -> None:
+                started = time.perf_counter()
+                status, _ = await rig.sender.post_event(payload, retry_num=retry)
+                acks.append(time.perf_counter() - started)
+                statuses[status] += 1
+
+            async def slack_side(channel_events: list[dict[str, Any]]) -> None:
+                retries = []
+                for payload in channel_events:
+                    await post(payload, None)
+                    if rng.random() < retry_share:  # Slack retries it while we may still be answering
+                        retries.append(asyncio.create_task(post(payload, rng.randint(1, 3))))
+                await asyncio.gather(*retries)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(slack_side(e) for e in plan.values()))
+            acked = time.perf_counter() - started
+            await wait_for(lambda: rig.channel.delivered_count >= events, timeout=300)
+            answered = time.perf_counter() - started
+            await asyncio.sleep(0.5)  # a late duplicate answer would show up here
+            checks = _check(fake, plan)
+    acks.sort()
+    return {
+        "pipeline": f"slack+{store_kind}@{api_delay * 1000:g}ms", "events": events, "channels": channels,
+        "deliveries": len(acks), "retries": len(acks) - events, "statuses": dict(statuses),
+        "ack_p50_ms": round(statistics.median(acks) * 1000, 2),
+        "ack_p99_ms": round(acks[max(0, int(len(acks) * 0.99) - 1)] * 1000, 2),
+        "ack_max_ms": round(acks[-1] * 1000, 2),
+        "acked_s": round(acked, 3), "answered_s": round(answered, 3),
+        "events_per_s": round(events / answered, 1),
+        "web_api_calls": len(fake.calls), **checks,
+    }
+
+
+def _check(fake: FakeSlackAPI, plan: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Each event answered exactly once, in its thread, in the order it was sent."""
+    answers = Counter(m.text for m in fake.messages.values())
+    expected = [e["event"]["text"].split("> ", 1)[1] for events in plan.values() for e in events]
+    in_order = True
+    for channel, events in plan.items():
+        thread = events[0]["event"]["ts"]
+        texts = [m.text for m in sorted(fake.thread(channel, thread), key=lambda m: m.ts)]
+        in_order &= texts == [e["event"]["text"].split("> ", 1)[1] for e in events]
+    return {
+        "answered_once": sum(answers[t] == 1 for t in expected),
+        "answered_twice_or_more": sum(answers[t] > 1 for t in expected),
+        "unanswered": sum(answers[t] == 0 for t in expected),
+        "in_order": bool(in_order),
+    }
+
+
+async def run_baseline(events: int, channels: int, store_kind: str) -> dict[str, Any]:
+    """The same messages straight into the bus through the in-memory fake channel."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with run_bot(store=_store(store_kind, tmp, "base"), installed=False) as bot:
+            channel = bot.channel
+            assert channel is not None
+            futures: list[asyncio.Future[Any]] = []
+
+            async def side(c: int) -> None:
+                for i in range(c, events, channels):
+                    message = channel.message(f"question {i} please", f"C{c:03d}", external_id=f"Ev{i}")
+                    futures.append(await channel.submit(message))
+
+            started = time.perf_counter()
+            await asyncio.gather(*(side(c) for c in range(channels)))
+            await asyncio.gather(*futures)
+            answered = time.perf_counter() - started
+    return {"pipeline": f"bus+{store_kind}", "events": events, "channels": channels,
+            "answered_s": round(answered, 3), "events_per_s": round(events / answered, 1)}
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'pipeline':<20}{'events':>7}{'deliv':>7}{'ack p50':>9}{'ack p99':>9}{'ack max':>9}" \
+           f"{'answered s':>11}{'ev/s':>8}{'once':>6}{'twice':>6}{'none':>6}{'order':>7}"
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"{r['pipeline']:<20}{r['events']:>7}{r.get('deliveries', '-'):>7}{r.get('ack_p50_ms', '-'):>9}"
+            f"{r.get('ack_p99_ms', '-'):>9}{r.get('ack_max_ms', '-'):>9}{r['answered_s']:>11}"
+            f"{r['events_per_s']:>8}{r.get('answered_once', '-'):>6}{r.get('answered_twice_or_more', '-'):>6}"
+            f"{r.get('unanswered', '-'):>6}{r.get('in_order', '-')!s:>7}"
+        )
+    return "\n".join(lines)
+
+
+def passed(row: dict[str, Any]) -> bool:
+    """The acceptance checks for one Slack run."""
+    return (row["answered_once"] == row["events"] and row["answered_twice_or_more"] == 0
+            and row["in_order"] and set(row["statuses"]) == {200} and row["ack_max_ms"] < ACK_LIMIT * 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sqlite only (default: memory and sqlite)")
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--retry-share", type=float, default=0.2, help="share of events Slack delivers again")
+    parser.add_argument("--api-delay", type=float, default=0.05, help="seconds each Web API call takes")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    stores = ["sqlite"] if args.quick else ["memory", "sqlite"]
+    rows = []
+    for kind in stores:
+        rows.append(run(run_baseline(args.events, args.channels, kind)))
+        # with no Web API delay the difference to the baseline is HTTP, signatures and slack_sdk
+        for delay in sorted({0.0, args.api_delay}):
+            rows.append(run(run_slack(args.events, args.channels, args.retry_share, delay, kind)))
+        print(f"  measured {kind}", file=sys.stderr)
+    print(_table(rows))
+    ok = all(passed(r) for r in rows if r["pipeline"].startswith("slack"))
+    print("acceptance:", "PASS" if ok else "FAIL")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "benchmark": "slack_load", "command": " ".join(["python bench/slack_load.py", *sys.argv[1:]]),
+        "api_delay_s": args.api_delay, "retry_share": args.retry_share, "passed": ok,
+        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+        "rows": rows,
+    }, indent=2) + "\n")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
