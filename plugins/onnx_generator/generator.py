@@ -69,7 +69,9 @@ class OnnxGenerator(Generator):
         context = min(s.context_tokens, self.model.context_length)
         policy = PromptPolicy(s.system_prompt, s.instructions, s.intent_system_prompts,
                               s.annotation_min_confidence)
-        self.prompts = PromptBuilder(self.tokenizer, policy, budget=max(16, context - s.max_new_tokens))
+        # the reply keeps room for max_new_tokens, but never more than half the context
+        reserve = min(s.max_new_tokens, context // 2)
+        self.prompts = PromptBuilder(self.tokenizer, policy, budget=context - reserve)
         self.engine = BatchEngine(session, self.model.stop_token_ids, max_batch=s.max_batch,
                                   context_length=context)
         self.engine.start()

@@ -1,0 +1,86 @@
+"""Prompts: chat template, annotations steer the system prompt, history is trimmed to the budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from interplay.core import Annotation, Conversation, Message, ModelError, Turn
+from interplay.plugins.onnx_generator.prompting import PromptBuilder, PromptPolicy, system_message
+
+POLICY = PromptPolicy(
+    system_prompt="You are helpful.",
+    instructions={"sentiment": {"negative": "Acknowledge the frustration."}},
+    intent_system_prompts={"order_status": "You are an order tracking assistant."},
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    from interplay.trainer.lm.tiny import tiny_tokenizer
+
+    return tiny_tokenizer()
+
+
+def message(text: str, **labels: tuple[str, float]) -> Message:
+    msg = Message("test", "c", "u", text)
+    return msg.annotated({k: Annotation(k, label, conf) for k, (label, conf) in labels.items()})
+
+
+def test_negative_sentiment_adds_an_instruction() -> None:
+    system = system_message(POLICY, message("this is broken", sentiment=("negative", 0.9)).annotations)
+    assert system == "You are helpful.\nAcknowledge the frustration."
+
+
+def test_unsure_or_other_labels_change_nothing() -> None:
+    unsure = message("hm", sentiment=("negative", 0.3)).annotations
+    positive = message("ok", sentiment=("positive", 0.9)).annotations
+    assert system_message(POLICY, unsure) == system_message(POLICY, positive) == "You are helpful."
+
+
+def test_intent_selects_a_system_prompt() -> None:
+    msg = message("where is it", intent=("order_status", 0.8), sentiment=("negative", 0.8))
+    annotations = msg.annotations
+    assert system_message(POLICY, annotations) == (
+        "You are an order tracking assistant.\nAcknowledge the frustration."
+    )
+
+
+def history(n: int) -> tuple[Turn, ...]:
+    return tuple(Turn("user" if i % 2 == 0 else "assistant", f"turn number {i} about the weather", str(i))
+                 for i in range(n))
+
+
+def test_everything_fits_so_nothing_is_dropped(tokenizer: Any) -> None:
+    builder = PromptBuilder(tokenizer, POLICY, budget=4096)
+    conv = Conversation("c", message("and now?"), history(4))
+    text = tokenizer.decode(builder.build(conv))
+    assert all(f"turn number {i} " in text for i in range(4))
+    assert text.rstrip().endswith("assistant")
+
+
+def test_oldest_turns_go_first_system_and_newest_stay(tokenizer: Any) -> None:
+    full = PromptBuilder(tokenizer, POLICY, budget=100_000)
+    conv = Conversation("c", message("the newest message"), history(10))
+    budget = len(full.build(conv)) - 20
+    ids = PromptBuilder(tokenizer, POLICY, budget=budget).build(conv)
+    text = tokenizer.decode(ids)
+    assert len(ids) <= budget
+    assert "You are helpful." in text and "the newest message" in text
+    kept = [i for i in range(10) if f"turn number {i} " in text]
+    assert kept and kept == list(range(kept[0], 10)), "only a prefix of old turns may be dropped"
+    assert kept[0] % 2 == 0, "the kept history starts with a user turn"
+
+
+def test_a_too_long_message_keeps_its_end(tokenizer: Any) -> None:
+    conv = Conversation("c", message("blah " * 200 + "the real question?"), history(4))
+    ids = PromptBuilder(tokenizer, POLICY, budget=120).build(conv)
+    text = tokenizer.decode(ids)
+    assert len(ids) <= 120
+    assert "You are helpful." in text and "the real question?" in text
+    assert "turn number" not in text
+
+
+def test_budget_below_the_system_prompt_is_a_clear_error(tokenizer: Any) -> None:
+    with pytest.raises(ModelError, match="context_tokens"):
+        PromptBuilder(tokenizer, POLICY, budget=5).build(Conversation("c", message("hi")))
