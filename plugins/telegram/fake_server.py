@@ -159,6 +159,10 @@ class FakeTelegram:
     def texts(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.bot_messages(chat_id)]
 
+    def requests(self, method: str, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """The parameters of every call of `method` (for one chat), in arrival order."""
+        return [p for m, p in self.calls if m == method and (chat_id is None or p.get("chat_id") == chat_id)]
+
     def count(self, method: str, chat_id: int | None = None) -> int:
         return sum(1 for m, p in self.calls
                    if m == method and (chat_id is None or p.get("chat_id") == chat_id))
@@ -380,10 +384,13 @@ async def _params(request: web.Request) -> dict[str, Any]:
         if isinstance(value, str) and value[:1] in "[{" and value:
             with contextlib.suppress(ValueError):
                 found[key] = json.loads(value)
-        elif key in ("chat_id", "message_id", "offset", "limit") and isinstance(value, str):
+        elif key in _INTEGERS and isinstance(value, str):
             with contextlib.suppress(ValueError):
                 found[key] = int(value)
     return found
+
+
+_INTEGERS = ("chat_id", "message_id", "message_thread_id", "offset", "limit")
 
 
 def _check_text(params: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,3 +46,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"))
             # PTB's own RetryAfter constructor reads its deprecated int `retry_after`.
             item.add_marker(pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"))
+
+
+async def idle(bot: TestBot, timeout: float = 10.0) -> None:
+    """Wait until the bot has no message in flight (replies sent and stored)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while bot.bot.bus is not None and bot.bot.bus.conversations:
+        assert loop.time() < deadline, "the bot did not go idle"
+        await asyncio.sleep(0.02)

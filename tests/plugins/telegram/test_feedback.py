@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from interplay.plugins.telegram.fake_server import FakeTelegram
 
-from .conftest import telegram_bot
+from .conftest import idle, telegram_bot
 
 
 def _button(fake: FakeTelegram, chat: int, which: int) -> tuple[int, str]:
@@ -16,6 +16,7 @@ async def test_pressing_a_button_stores_feedback(fake: FakeTelegram) -> None:
     async with telegram_bot(fake) as bot:
         fake.say(21, "rate me")
         await fake.wait_for(lambda: fake.texts(21) == ["rate me"])
+        await idle(bot)  # the reply is stored once sent; a press before that finds nothing yet
         message_id, data = _button(fake, 21, 1)  # 👎
         press = fake.press(21, message_id, data, user_id=77)
         fake.inject(press)  # delivered twice: stored once

@@ -51,7 +51,7 @@ async def test_markdown_that_does_not_parse_falls_back_to_plain(fake: FakeTelegr
     async with telegram_bot(fake, parse_mode="MarkdownV2"):
         fake.say(4, "1+1=2. (really!)")
         await fake.wait_for(lambda: fake.texts(4) == ["1+1=2. (really!)"])
-    sends = [p for m, p in fake.calls if m == "sendMessage" and p["chat_id"] == 4]
+    sends = fake.requests("sendMessage", 4)
     assert [p.get("parse_mode") for p in sends] == ["MarkdownV2", None]
 
 

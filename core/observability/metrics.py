@@ -1,0 +1,133 @@
+"""Prometheus metrics for one bot: counters fed by the pipeline, gauges read from the bot when scraped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..contracts import Submitted
+from ..messages import Message, Reply
+from . import PipelineObserver
+
+if TYPE_CHECKING:
+    from ..app import Bot
+
+# From a fast skill (a millisecond) to a long generated reply (two minutes).
+STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+STAGES = ("analyze", "skills", "first_token", "generate", "total")
+
+
+def source_kind(source: str) -> str:
+    """`generator:onnx` -> `generator`: keeps label values few whatever the plugin names."""
+    return source.split(":", 1)[0]
+
+
+class BotMetrics(PipelineObserver):
+    """Pipeline observer that counts into its own registry (one per bot, so tests can run many)."""
+
+    def __init__(self, bot: Bot, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.received_total = Counter(
+            "interplay_messages_received",
+            "Messages channels submitted, by outcome",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.sent_total = Counter(
+            "interplay_messages_sent",
+            "Replies sent, by what produced them",
+            ["channel", "source"],
+            registry=r,
+        )
+        self.stage_seconds = Histogram(
+            "interplay_stage_seconds",
+            "Seconds per pipeline stage for one message",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=r,
+        )
+        self.tokens_total = Counter(
+            "interplay_generated_tokens",
+            "Text deltas streamed by generators (one per token for onnx)",
+            ["generator"],
+            registry=r,
+        )
+        self.generation_seconds = Counter(
+            "interplay_generation_seconds", "Seconds generators spent streaming", ["generator"], registry=r
+        )
+        self.tokens_per_second = Gauge(
+            "interplay_generation_tokens_per_second",
+            "Tokens/s of the last generated reply",
+            ["generator"],
+            registry=r,
+        )
+        r.register(BotStateCollector(bot))
+
+    def received(self, message: Message, outcome: Submitted) -> None:
+        self.received_total.labels(message.channel, outcome.value).inc()
+
+    def replied(self, message: Message, reply: Reply) -> None:
+        self.sent_total.labels(reply.channel, source_kind(reply.source)).inc()
+        for stage, seconds in reply.latency.items():
+            if stage in STAGES:  # a fixed label set, whatever else lands in the dict
+                self.stage_seconds.labels(stage).observe(seconds)
+
+    def generated(self, source: str, deltas: int, seconds: float) -> None:
+        kind, _, name = source.partition(":")
+        if kind != "generator" or not name:
+            return
+        self.tokens_total.labels(name).inc(deltas)
+        self.generation_seconds.labels(name).inc(seconds)
+        if seconds > 0 and deltas:
+            self.tokens_per_second.labels(name).set(deltas / seconds)
+
+
+class BotStateCollector(Collector):
+    """Reads queue depths, error counts, plugin states and model versions at scrape time."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    def collect(self) -> Iterator[Any]:
+        bot = self.bot
+        pending = GaugeMetricFamily("interplay_bus_pending", "Messages accepted but not yet answered")
+        conversations = GaugeMetricFamily(
+            "interplay_bus_conversations", "Conversations with messages queued or in progress"
+        )
+        processed = CounterMetricFamily("interplay_messages_processed", "Messages the bus has finished")
+        bus = bot.bus
+        pending.add_metric([], bus.pending if bus else 0)
+        conversations.add_metric([], bus.conversations if bus else 0)
+        processed.add_metric([], bus.processed if bus else 0)
+        yield from (pending, conversations, processed)
+        errors = CounterMetricFamily(
+            "interplay_plugin_errors", "Plugin failures, by plugin", labels=["plugin"]
+        )
+        for plugin, count in sorted(bot.errors.items()):
+            errors.add_metric([plugin], count)
+        yield errors
+        yield self._plugins()
+        yield self._models()
+
+    def _plugins(self) -> GaugeMetricFamily:
+        up = GaugeMetricFamily(
+            "interplay_plugin_up", "1 when an enabled plugin is running", labels=["plugin"]
+        )
+        for plugin, state in sorted(self.bot.status.items()):
+            up.add_metric([plugin], 1.0 if state == "running" else 0.0)
+        return up
+
+    def _models(self) -> GaugeMetricFamily:
+        info = GaugeMetricFamily(
+            "interplay_model_info", "Model versions in use (value 1)", labels=["plugin", "kind", "version"]
+        )
+        for plugin in [*self.bot.analyzers, *self.bot.skills, self.bot.generator]:
+            version = getattr(plugin, "model_version", None) if plugin is not None else None
+            if version:
+                info.add_metric([plugin.name, plugin.kind, str(version)], 1.0)  # type: ignore[union-attr]
+        return info
