@@ -12,6 +12,7 @@ from .bus import Bus
 from .config import InterplayConfig
 from .contracts import Analyzer, Channel, Generator, Plugin, PluginContext, Skill
 from .errors import InterplayError, PluginError
+from .operations import Operations
 from .pipeline import Pipeline
 from .plugins import PluginRegistry, load_registry
 from .store import ConversationStore, MemoryStore, SQLiteStore
@@ -48,6 +49,7 @@ class Bot:
         self.pipeline: Pipeline | None = None
         self.bus: Bus | None = None
         self._stopped = asyncio.Event()
+        self.operations = Operations(self)  # limits, admin commands, metrics and health server
 
     async def __aenter__(self) -> Bot:
         await self.start()
@@ -58,6 +60,7 @@ class Bot:
 
     async def start(self) -> None:
         """Open the store, start the enabled plugins, recover pending messages, open channels."""
+        await self.operations.start()  # first: /healthz answers while models load
         await self.store.open()
         pipe = self.config.pipeline
         analyzers = [cast(Analyzer, a) for n in pipe.analyzers if (a := await self._start("analyzer", n))]
@@ -80,6 +83,7 @@ class Bot:
         )
         self.pipeline.commands.admins = frozenset(self.config.interplay.admins)
         self.bus = Bus(self.store, self.pipeline, self.config.bus)
+        self.operations.attach(self.pipeline, self.bus)
         await self.bus.recover()
         for channel in list(channels):
             await self._open_channel(channel)  # type: ignore[arg-type]
@@ -168,6 +172,7 @@ class Bot:
             await _quietly(plugin.stop(), plugin.name)
         self.started.clear()
         await self.store.close()
+        await self.operations.stop()
 
 
 async def _quietly(awaitable: Any, name: str) -> None:

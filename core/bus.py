@@ -16,6 +16,7 @@ from typing import Any
 from .config import BusSettings
 from .contracts import Submitted
 from .errors import InterplayError
+from .limits import AdmissionGate
 from .logs import message_context
 from .messages import Feedback, Message
 from .pipeline import Pipeline
@@ -42,6 +43,7 @@ class Bus:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.processed = 0
+        self.gate: AdmissionGate | None = None  # size and rate limits, set by the bot
 
     @property
     def pending(self) -> int:
@@ -54,6 +56,11 @@ class Bus:
 
     async def submit(self, message: Message) -> Submitted:
         """Store durably, then queue. Waits while the bus is full (backpressure)."""
+        outcome = await self._admit(message)
+        self.pipeline.observer.received(message, outcome)
+        return outcome
+
+    async def _admit(self, message: Message) -> Submitted:
         if self._closed:
             raise BusClosed("the bot is shutting down; try again in a moment")
         await self._capacity.acquire()
@@ -65,6 +72,10 @@ class Bus:
         if not stored:
             self._capacity.release()
             return Submitted.DUPLICATE
+        if self.gate is not None and (refusal := self.gate.refusal(message)) is not None:
+            self._capacity.release()
+            self._spawn(self._refuse(message, refusal))
+            return Submitted.LIMITED
         return self._enqueue(message)
 
     async def feedback(self, feedback: Feedback) -> None:
@@ -123,6 +134,11 @@ class Bus:
                 await self.store.set_status(message.id, Status.FAILED)
             finally:
                 self._cancel_requested.discard(cid)
+
+    async def _refuse(self, message: Message, text: str) -> None:
+        await self.store.set_status(message.id, Status.BUSY)
+        if text:  # empty: already told once, stay quiet until the sender slows down
+            await self.pipeline.send_text(message, text, "limited")
 
     async def _busy(self, message: Message) -> None:
         await self.store.set_status(message.id, Status.BUSY)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.functional_validators import AfterValidator
 
 from .errors import ConfigError
+from .redaction import remember_secret
 
 CONFIG_ENV = "INTERPLAY_CONFIG"
 
@@ -40,11 +41,11 @@ def resolve_secret(ref: str, what: str) -> str:
         value = os.environ.get(name, "")
         if not value:
             raise ConfigError(f"{what} is not set: export {name}=...")
-        return value
+        return remember_secret(value)
     if ref.startswith("$file:"):
         path = Path(ref[6:]).expanduser()
         try:
-            return path.read_text().strip()
+            return remember_secret(path.read_text().strip())
         except OSError as exc:
             raise ConfigError(f"{what}: cannot read {path} ({exc.strerror})") from None
     raise ConfigError(f"{what} is not configured")
@@ -82,9 +83,26 @@ class PipelineSettings(Strict):
     generator: str = "echo"
 
 
+class ObservabilitySettings(Strict):
+    enabled: bool = False  # off unless asked: several processes may share a host
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
+class LimitsSettings(Strict):
+    messages_per_minute: float = Field(0.0, ge=0)  # per user and channel; 0 = no rate limit
+    burst: int = Field(10, ge=1)
+    max_message_chars: int = Field(16_000, ge=1)
+    max_request_bytes: int = Field(1_048_576, ge=1024)  # HTTP bodies the core's servers accept
+    rate_limited_reply: str = "You're sending messages faster than I can keep up - please slow down."
+    too_long_reply: str = "That message is too long for me - please send something shorter."
+
+
 class InterplayConfig(Strict):
     interplay: CoreSettings = Field(default_factory=CoreSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -60,6 +60,7 @@ class Submitted(enum.Enum):
     ACCEPTED = "accepted"  # durably stored and queued
     DUPLICATE = "duplicate"  # same channel + external_id seen before: ignored
     BUSY = "busy"  # stored, but the conversation's backlog is full: a busy reply was sent
+    LIMITED = "limited"  # stored, but over a limit (rate, size): answered politely, not processed
 
 
 class Inbox(Protocol):

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .redaction import RedactingFilter
+
 message_id: contextvars.ContextVar[str] = contextvars.ContextVar("message_id", default="-")
 conversation_id: contextvars.ContextVar[str] = contextvars.ContextVar("conversation_id", default="-")
 
@@ -32,8 +34,8 @@ class JsonFormatter(logging.Formatter):
             "message_id": getattr(record, "message_id", "-"),
             "conversation_id": getattr(record, "conversation_id", "-"),
         }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -45,6 +47,7 @@ def setup_logging(level: str = "INFO", as_json: bool = False, stream: object = N
         root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.addFilter(_ContextFilter())
+    handler.addFilter(RedactingFilter())  # secrets never reach a log line, tracebacks included
     handler.setFormatter(
         JsonFormatter()
         if as_json

@@ -11,6 +11,8 @@ from .chat_commands import ChatCommands
 from .config import BusSettings
 from .contracts import Analyzer, Channel, Generator, ReplyStream, Skill
 from .messages import Annotation, Conversation, Message, Reply, new_id
+from .observability import NULL_OBSERVER, PipelineObserver
+from .signals import ImplicitSignals
 from .store.base import ConversationStore, Status
 
 log = logging.getLogger("interplay.pipeline")
@@ -46,6 +48,8 @@ class Pipeline:
         self.history_turns = history_turns
         self.commands = ChatCommands(self)
         self.on_error = on_error or (lambda plugin, exc: None)
+        self.observer: PipelineObserver = NULL_OBSERVER  # metrics, when [observability] is enabled
+        self.signals: ImplicitSignals | None = None  # weak labels from the next turn (core/signals.py)
 
     async def handle(self, message: Message) -> None:
         """Answer one message; never raises for a plugin's fault."""
@@ -56,6 +60,8 @@ class Pipeline:
         latency: dict[str, float] = {}
         message = await self._analyze(message, latency)
         history = await self.store.history(message.conversation_id, self.history_turns)
+        if self.signals is not None:
+            await self.signals.observe(message, history)
         conversation = Conversation(message.conversation_id, message, history)
         stage = time.perf_counter()
         chunks, source, version = await self._choose(conversation)
@@ -127,6 +133,7 @@ class Pipeline:
         """Apply the generation timeout; turn a failure into the fallback text."""
         started = time.perf_counter()
         produced = False
+        deltas = 0
         iterator = aiter(chunks)
         try:
             async with asyncio.timeout(self.settings.generation_timeout):
@@ -134,6 +141,7 @@ class Pipeline:
                     if not produced:
                         latency["first_token"] = time.perf_counter() - started
                     produced = produced or bool(delta)
+                    deltas += 1
                     yield delta
         except TimeoutError as exc:
             log.warning("%s timed out after %.0fs", source, self.settings.generation_timeout)
@@ -146,6 +154,7 @@ class Pipeline:
         finally:
             await _aclose(iterator)
             latency["generate"] = time.perf_counter() - started
+            self.observer.generated(source, deltas, latency["generate"])
 
     def _fallback_tail(self, produced: bool) -> str:
         return f" … ({self.settings.fallback_reply})" if produced else self.settings.fallback_reply
@@ -177,6 +186,7 @@ class Pipeline:
             external_id=stream.external_id,
         )
         await self.store.record_reply(message, reply)
+        self.observer.replied(message, reply)
         channel = self.channels.get(message.channel)
         if channel is not None:
             await _call_quietly(channel.delivered(message, reply), channel.name)
@@ -188,6 +198,7 @@ class Pipeline:
             return False
         channel = self.channels[message.channel]
         reply = Reply(message.id, message.conversation_id, message.channel, stream.text, source, id=stream.id)
+        self.observer.replied(message, reply)
         await _call_quietly(channel.delivered(message, reply), channel.name)
         return True
 
