@@ -6,10 +6,9 @@ import asyncio
 import time
 
 import pytest
+from interplay.plugins.telegram.fake_server import FakeTelegram
 from telegram import Bot
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
-
-from interplay.plugins.telegram.fake_server import FakeTelegram
 
 from .conftest import TOKEN
 
@@ -47,7 +46,7 @@ async def test_send_edit_and_their_errors(fake: FakeTelegram, client: Bot) -> No
     assert fake.texts(3) == ["final"]
     with pytest.raises(BadRequest, match="not modified"):
         await client.edit_message_text("final", chat_id=3, message_id=sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)can.t parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can.t parse entities"):
         await client.send_message(3, "a.b", parse_mode="MarkdownV2")
     with pytest.raises(BadRequest, match="too long"):
         await client.send_message(3, "x" * 4097)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from interplay.core import PluginError
 from interplay.core.config import InterplayConfig
 from interplay.core.plugins import load_registry

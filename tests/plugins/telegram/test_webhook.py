@@ -6,7 +6,7 @@ import socket
 from typing import Any
 
 import pytest
-
+from interplay.plugins.telegram import fake_updates
 from interplay.plugins.telegram.fake_server import FakeTelegram
 
 from .conftest import idle, telegram_bot
@@ -39,9 +39,7 @@ async def test_updates_arrive_through_the_webhook(fake: FakeTelegram, hook: dict
 
 async def test_wrong_or_missing_secret_is_refused(fake: FakeTelegram, hook: dict[str, Any]) -> None:
     async with telegram_bot(fake, **hook) as bot:
-        update = {"update_id": 900, "message": {"message_id": 1, "date": 1, "chat": {"id": 62, "type": "private"},
-                                                "from": {"id": 62, "is_bot": False, "first_name": "M"},
-                                                "text": "let me in"}}
+        update = {"update_id": 900, "message": fake_updates.message(62, 1, "let me in")}
         assert await fake.post_webhook(update, None) == 403
         assert await fake.post_webhook(update, "wrong") == 403
         assert await fake.post_webhook(update, SECRET[:-1]) == 403
@@ -77,12 +75,9 @@ async def test_set_webhook_is_idempotent_and_keeps_pending_updates(
     assert fake.count("setWebhook") == 2 and fake.count("deleteWebhook") == 0
 
 
-async def test_polling_removes_a_webhook_but_keeps_its_updates(fake: FakeTelegram, hook: dict[str, Any]) -> None:
+async def test_polling_removes_a_webhook_but_keeps_its_updates(fake: FakeTelegram) -> None:
     fake.webhook = {"url": "https://example.invalid/old", "secret_token": "old"}
-    fake.pending.append({"update_id": 1, "message": {
-        "message_id": 1, "date": 1, "chat": {"id": 64, "type": "private"},
-        "from": {"id": 64, "is_bot": False, "first_name": "M"}, "text": "queued"}})
-    fake._next_update = 2
+    fake.pending.append({"update_id": 1, "message": fake_updates.message(64, 1, "queued")})
     async with telegram_bot(fake):
         await fake.wait_for(lambda: fake.texts(64) == ["queued"])
     assert fake.count("deleteWebhook") == 1 and fake.webhook == {}
