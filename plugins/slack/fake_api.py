@@ -16,6 +16,7 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,18 +61,20 @@ class FakeSlackAPI:
     """The fake server. Use as an async context manager; `base_url` is for AsyncWebClient."""
 
     def __init__(
-        self, token: str = "xoxb-test", bot_user_id: str = BOT_USER_ID, *, delay: float = 0.0
+        self, token: str = "xoxb-test", bot_user_id: str = BOT_USER_ID, *, delay: float = 0.0, port: int = 0,
+        listener: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.token = token
         self.bot_user_id = bot_user_id
         self.delay = delay  # seconds every call takes, to imitate a slow network
+        self.listener = listener  # told of every successful call (the `interplay slack fake-api` printout)
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], PostedMessage] = {}
         self.ephemeral: list[dict[str, Any]] = []
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._clock = itertools.count(1)
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     @property
     def base_url(self) -> str:
@@ -89,7 +92,7 @@ class FakeSlackAPI:
         app.router.add_post("/api/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 
@@ -123,6 +126,8 @@ class FakeSlackAPI:
             await asyncio.sleep(delay)
         status, body, headers = self._answer(method, args, request.headers.get("Authorization", ""), fault)
         self.calls.append(Call(method, args, time.monotonic(), status))
+        if self.listener is not None and body.get("ok"):
+            self.listener(method, args)
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, method: str, args: dict[str, Any], auth: str, fault: Fault | None

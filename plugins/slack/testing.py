@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,8 +33,13 @@ _ids = itertools.count(1)
 
 
 def next_ts() -> str:
-    """A fresh Slack-style message timestamp."""
-    return f"{int(time.time())}.{next(_ids):06d}"
+    """A fresh Slack-style message timestamp (microseconds, so separate processes rarely collide)."""
+    return f"{time.time() + next(_ids) * 1e-6:.6f}"
+
+
+def new_event_id() -> str:
+    """A fresh, globally unique Events API event id."""
+    return "Ev" + uuid.uuid4().hex[:12].upper()
 
 
 def envelope(
@@ -42,7 +48,7 @@ def envelope(
     """An `event_callback` envelope around one event, as Slack sends it."""
     return {
         "token": "verification-token-unused", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event": event, "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": int(time.time()),
+        "event": event, "event_id": event_id or new_event_id(), "event_time": int(time.time()),
         "authorizations": [{"team_id": "T1", "user_id": bot_user_id, "is_bot": True}],
     }
 
