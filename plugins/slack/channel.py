@@ -10,6 +10,7 @@ answered at most once and is lost only if all of Slack's retries fail.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -34,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .events import Incoming, Reaction, decide
-from .feedback import ButtonClick, FeedbackRecorder, read_button_click
+from .feedback import ButtonClick, FeedbackRecorder, message_key, read_button_click
 from .sender import StreamingMessage, reply_blocks
 from .server import WebhookServer, ok
 from .signature import SlackSignatureVerifier
@@ -145,7 +146,7 @@ class SlackChannel(Channel):
         if task is None:
             task = self._spawn(self._submit(incoming))
             self._submitting[incoming.event_id] = task
-            task.add_done_callback(lambda _t, key=incoming.event_id: self._submitting.pop(key, None))
+            task.add_done_callback(functools.partial(self._stored, incoming.event_id))
         try:
             async with asyncio.timeout(self.settings.ack_timeout):
                 outcome = await asyncio.shield(task)
@@ -158,6 +159,9 @@ class SlackChannel(Channel):
             return web.Response(status=503, text="unavailable: retry later")
         log.info("event %s%s: %s", incoming.event_id, f" (retry {retry})" if retry else "", outcome.value)
         return ok()
+
+    def _stored(self, event_id: str, _task: asyncio.Task[Submitted]) -> None:
+        self._submitting.pop(event_id, None)  # from now on the store's dedupe answers for this event
 
     async def _submit(self, incoming: Incoming) -> Submitted:
         assert self.inbox is not None
@@ -204,7 +208,7 @@ class SlackChannel(Channel):
             await message.finish(reply.text, blocks)
         finally:
             await message.close()
-            reply.external_id = message.ts
+            reply.external_id = message_key(meta["channel"], message.ts) if message.ts else None
 
     async def delivered(self, message: Message, reply: Reply) -> None:
         self.delivered_count += 1

@@ -17,6 +17,11 @@ CHANNEL = "slack"
 SCORES = {GOOD_ACTION: 1.0, BAD_ACTION: -1.0}
 
 
+def message_key(channel: str, ts: str) -> str:
+    """A reply's external id: a ts is unique only within its channel, so the channel comes too."""
+    return f"{channel}:{ts}"
+
+
 @dataclass(frozen=True)
 class ButtonClick:
     """One press of a feedback button, read from a `block_actions` payload."""
@@ -63,8 +68,8 @@ class FeedbackRecorder:
 
     async def reaction(self, reaction: Reaction) -> Reply | None:
         """Store a :+1: / :-1: on a bot reply; other messages are ignored."""
-        reply = await self.store.reply_by_external_id(CHANNEL, reaction.ts)
-        if reply is None or not reply.conversation_id.startswith(reaction.channel):
+        reply = await self.store.reply_by_external_id(CHANNEL, message_key(reaction.channel, reaction.ts))
+        if reply is None:
             log.debug("reaction on a message that is not a stored bot reply ignored")
             return None
         return await self._record(reply, reaction.user, reaction.score)

@@ -155,16 +155,16 @@ class SlackRig:
 @asynccontextmanager
 async def run_slack_bot(fake: FakeSlackAPI, *, store: ConversationStore | None = None,
                         echo_settings: dict[str, Any] | None = None, bus: dict[str, Any] | None = None,
-                        secret: str = TEST_SECRET, **slack: Any) -> AsyncIterator[SlackRig]:
+                        secret: str = TEST_SECRET, **slack_settings: Any) -> AsyncIterator[SlackRig]:
     """Start a bot (echo generator) whose slack channel listens on a free port and talks to `fake`.
 
     The secrets come from SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN as in production; set them first.
     """
-    settings = {"port": 0, "api_base_url": fake.base_url, "stream_interval": 0.05, **slack}
-    config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}}
-    from interplay.plugins import slack  # and echo: other installed plugins may be slow to import
+    from interplay.plugins import slack as slack_plugin  # with echo only: others may be slow to import
 
-    async with run_bot(slack, config=config, settings={"slack": settings, "echo": echo_settings or {}},
+    settings = {"port": 0, "api_base_url": fake.base_url, "stream_interval": 0.05, **slack_settings}
+    config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}}
+    async with run_bot(slack_plugin, config=config, settings={"slack": settings, "echo": echo_settings or {}},
                        store=store, installed=False) as bot:
         channel = bot.bot.channels.get("slack")
         if not isinstance(channel, SlackChannel):

@@ -21,7 +21,7 @@ async def answered(rig: SlackRig, ts: str = "1700000001.000100") -> tuple[Reply,
     await rig.sender.post_event(mention("C1", "rate me", ts=ts))
     await wait_for(lambda: rig.channel.delivered_count >= 1)
     posted = rig.fake.thread("C1", ts)[-1]
-    stored = await rig.store.reply_by_external_id("slack", posted.ts)
+    stored = await rig.store.reply_by_external_id("slack", f"C1:{posted.ts}")
     assert stored is not None
     return stored, posted.ts
 

@@ -21,7 +21,7 @@ async def test_mention_is_answered_in_its_thread(rig: SlackRig) -> None:
     await wait_for(lambda: rig.channel.delivered_count == 1)
     [reply] = rig.fake.thread("C1", "1700000000.000100")
     assert reply.text == "hello there"  # the bot's own @-mention is not part of the question
-    stored = await rig.store.reply_by_external_id("slack", reply.ts)
+    stored = await rig.store.reply_by_external_id("slack", f"C1:{reply.ts}")
     assert stored is not None and stored.model_version == "echo-1"
     assert stored.conversation_id == "C1:1700000000.000100"
     buttons = reply.blocks[-1]["elements"]  # type: ignore[index]
