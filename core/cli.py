@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from functools import cached_property
 from typing import Any
 
@@ -11,6 +12,8 @@ import click
 from .config import InterplayConfig, load_config
 from .errors import InterplayError
 from .logs import setup_logging
+from .ops_commands import doctor, new_plugin
+from .redaction import redact
 
 
 class CliState:
@@ -56,7 +59,7 @@ class InterplayGroup(click.Group):
         except InterplayError as exc:
             lines = str(exc).splitlines() or [type(exc).__name__]
             for line in lines:
-                click.secho(f"error: {line}", fg="red", err=True)
+                click.secho(f"error: {redact(line)}", fg="red", err=True)
             sys.exit(1)
 
 
@@ -170,9 +173,17 @@ def plugins_cmd(obj: CliState) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[4])
 
 
+cli.add_command(doctor)
+cli.add_command(new_plugin)
+
+
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="interplay")
+    try:
+        cli(prog_name="interplay")
+    except Exception:  # a bug: it keeps its traceback, but never with a secret in it
+        sys.stderr.write(redact(traceback.format_exc()))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ def setup_logging(level: str = "INFO", as_json: bool = False, stream: object = N
     )
     root.addHandler(handler)
     root.propagate = False
+    if logging.lastResort is not None and not logging.lastResort.filters:
+        logging.lastResort.addFilter(RedactingFilter())  # warnings of libraries (httpx, telegram)
 
 
 @contextmanager

@@ -1,0 +1,247 @@
+"""`interplay doctor`: what this machine and config need to run, and what to fix."""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.metadata as md
+import json
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+from packaging.requirements import Requirement
+
+from .config import InterplayConfig
+from .errors import InterplayError
+from .redaction import redact
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+CUDA_LIBS = ("libcuda.so.1", "libcudart.so.12", "libcublas.so.12", "libcudnn.so.9")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report: what was checked, how it stands, and the fix when it is not ok."""
+
+    level: str
+    topic: str
+    detail: str
+    fix: str = ""
+
+
+def run_checks(config: InterplayConfig) -> list[Finding]:
+    """Every check, in the order the report prints them."""
+    findings = [*python_and_dependencies(), *execution_providers(), *models(config)]
+    findings += list(plugins(config))
+    return findings
+
+
+def python_and_dependencies() -> Iterator[Finding]:
+    """The interpreter and every runtime requirement of the installed `interplay` distribution."""
+    version = ".".join(map(str, sys.version_info[:3]))
+    yield Finding(OK, "python", f"{version} ({sys.executable})")  # older ones cannot import the core
+    for text in md.requires("interplay") or []:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue  # an optional extra or another platform's package
+        yield _dependency(req)
+
+
+def _dependency(req: Requirement) -> Finding:
+    try:
+        installed = md.version(req.name)
+    except md.PackageNotFoundError:
+        return Finding(FAIL, req.name, "not installed", f"pip install '{req}'")
+    if req.specifier and not req.specifier.contains(installed, prereleases=True):
+        return Finding(
+            FAIL, req.name, f"{installed} does not satisfy {req.specifier}", f"pip install '{req}'"
+        )
+    return Finding(OK, req.name, installed)
+
+
+def execution_providers() -> Iterator[Finding]:
+    """ONNX Runtime's providers, and whether CUDA can really load (or why not)."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        yield Finding(
+            FAIL, "onnxruntime", f"cannot import: {exc}", "pip install onnxruntime-gpu (or onnxruntime)"
+        )
+        return
+    providers = ort.get_available_providers()
+    yield Finding(OK, "providers", ", ".join(providers))
+    if "CUDAExecutionProvider" not in providers:
+        yield Finding(
+            WARN,
+            "cuda",
+            "this onnxruntime build has no CUDA provider; models run on the CPU",
+            "for a GPU: pip uninstall onnxruntime && pip install onnxruntime-gpu",
+        )
+        return
+    why = cuda_missing()
+    if why:
+        yield Finding(WARN, "cuda", f"not available: {why}; models run on the CPU")
+    else:
+        yield Finding(OK, "cuda", "CUDA libraries load and a GPU is visible")
+
+
+def cuda_missing() -> str:
+    """Why the CUDA provider could not load here; "" when it can."""
+    if os.name != "posix":
+        return "only checked on Linux"
+    for lib in CUDA_LIBS:
+        try:
+            handle = ctypes.CDLL(lib)
+        except OSError:
+            hint = "no NVIDIA driver" if lib == "libcuda.so.1" else "CUDA 12 / cuDNN 9 runtime not found"
+            return f"{hint} ({lib} not found)"
+        if lib == "libcudart.so.12":
+            count = ctypes.c_int(0)
+            if handle.cudaGetDeviceCount(ctypes.byref(count)) != 0 or count.value == 0:
+                return "the driver sees no GPU"
+    return ""
+
+
+def models(config: InterplayConfig) -> Iterator[Finding]:
+    """Model directories under `models_dir` and whether each manifest is sound."""
+    root = config.models_dir
+    if not root.is_dir():
+        yield Finding(
+            WARN,
+            "models",
+            f"{root} does not exist",
+            "run `interplay models prepare` (needed by the onnx generator and NLU analyzers)",
+        )
+        return
+    manifests = sorted(p for p in root.rglob("manifest.json") if len(p.relative_to(root).parts) <= 5)
+    if not manifests:
+        yield Finding(WARN, "models", f"no model directories in {root}", "run `interplay models prepare`")
+    for path in manifests:
+        problem = manifest_problem(path)
+        where = str(path.parent.relative_to(root)) or "."
+        if problem:
+            yield Finding(
+                FAIL, "model", f"{where}: {problem}", "re-export it or run `interplay models prepare`"
+            )
+        else:
+            yield Finding(OK, "model", f"{where} ({_describe(path)})")
+
+
+def manifest_problem(path: Path) -> str:
+    """What is wrong with one manifest.json (parse, kind, the model file, listed sizes); "" if sound."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"manifest.json is unreadable ({type(exc).__name__})"
+    if not isinstance(data, dict) or not data.get("kind"):
+        return "manifest.json has no 'kind'"
+    model_file = path.parent / str(data.get("model_file", "model.onnx"))
+    if not model_file.is_file():
+        return f"{model_file.name} is missing"
+    files = data.get("files")
+    for name, info in files.items() if isinstance(files, dict) else []:
+        size = info.get("size") if isinstance(info, dict) else None
+        file = path.parent / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if isinstance(size, int) and file.stat().st_size != size:
+            return f"{name} has {file.stat().st_size} bytes, the manifest says {size}"
+    return ""
+
+
+def _describe(path: Path) -> str:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    parts = [str(data.get(k)) for k in ("kind", "precision", "version") if data.get(k)]
+    return ", ".join(parts)
+
+
+def _enabled(config: InterplayConfig) -> list[tuple[str, str]]:
+    pipe = config.pipeline
+    wanted = [("channel", n) for n in pipe.channels] + [("analyzer", n) for n in pipe.analyzers]
+    wanted += [("skill", n) for n in pipe.skills]
+    return wanted + ([("generator", pipe.generator)] if pipe.generator else [])
+
+
+def plugins(config: InterplayConfig) -> Iterator[Finding]:
+    """Each enabled plugin: installed with valid settings, its secrets set, its server ports free."""
+    from .plugins import load_registry
+
+    registry = load_registry(config)
+    if config.observability.enabled and config.observability.port:
+        yield _port("observability", config.observability.host, config.observability.port)
+    for kind, name in _enabled(config):
+        try:
+            settings = registry.settings_for(registry.component(kind, name), config)
+        except InterplayError as exc:
+            yield Finding(FAIL, f"{kind} {name}", redact(str(exc)), "fix config.toml or install the plugin")
+            continue
+        yield Finding(OK, f"{kind} {name}", "installed, settings valid")
+        values = {k: v for k, v in settings.model_dump().items() if _applies(k, settings)}
+        yield from _secrets(name, values)
+        yield from _ports(name, values)
+
+
+def _applies(key: str, settings: Any) -> bool:
+    """False for `webhook_*` keys while `mode` is another choice (Telegram polling needs no port)."""
+    field = type(settings).model_fields.get("mode")
+    modes = {str(m) for m in get_args(field.annotation)} if field is not None else set()
+    prefix = key.split("_", 1)[0]
+    return prefix not in modes or getattr(settings, "mode", None) == prefix
+
+
+def _secrets(plugin: str, values: dict[str, Any]) -> Iterator[Finding]:
+    for key, ref in values.items():
+        if not isinstance(ref, str) or not ref.startswith(("$env:", "$file:")):
+            continue
+        kind, _, target = ref.partition(":")
+        present = bool(os.environ.get(target)) if kind == "$env" else Path(target).expanduser().is_file()
+        what = f"environment variable {target}" if kind == "$env" else f"file {target}"
+        if present:
+            yield Finding(OK, f"secret {plugin}.{key}", f"{what} is set")  # never the value
+        else:
+            fix = f"export {target}=..." if kind == "$env" else f"write the secret to {target}"
+            yield Finding(FAIL, f"secret {plugin}.{key}", f"{what} is not set", fix)
+
+
+def _ports(plugin: str, values: dict[str, Any]) -> Iterator[Finding]:
+    """Settings named `port` / `<x>_port` (0 means any free port), with `host` / `<x>_listen`."""
+    for key, port in values.items():
+        if key.endswith("port") and isinstance(port, int) and not isinstance(port, bool) and port > 0:
+            prefix = key[: -len("port")]
+            host = values.get(prefix + "host") or values.get(prefix + "listen") or "127.0.0.1"
+            yield _port(f"plugins.{plugin}.{key}", str(host), port)
+
+
+def _port(owner: str, host: str, port: int) -> Finding:
+    problem = port_problem(host, port)
+    if problem:
+        return Finding(FAIL, f"port {owner}", f"{host}:{port} {problem}", f"choose another {owner}")
+    return Finding(OK, f"port {owner}", f"{host}:{port} is free")
+
+
+def port_problem(host: str, port: int) -> str:
+    """ "" when `host:port` can be bound now; else why not."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return f"cannot be bound ({exc.strerror or exc})"
+    return ""
+
+
+def report(findings: list[Finding]) -> tuple[list[str], bool]:
+    """The lines to print and whether everything needed is in order."""
+    width = max((len(f.topic) for f in findings), default=0)
+    lines = [f"{f.level:<4}  {f.topic:<{width}}  {f.detail}" for f in findings]
+    fixes = [f for f in findings if f.fix and f.level != OK]
+    if fixes:
+        lines += ["", "To fix:"] + [f"  - {f.topic}: {f.fix}" for f in fixes]
+    broken = sum(f.level == FAIL for f in findings)
+    warnings = sum(f.level == WARN for f in findings)
+    summary = f"{broken} problem(s) to fix" if broken else "everything needed is in order"
+    lines += ["", summary + (f", {warnings} warning(s)" if warnings else "")]
+    return [redact(line) for line in lines], not broken
