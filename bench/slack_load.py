@@ -140,12 +140,12 @@ async def run_baseline(events: int, channels: int, store_kind: str) -> dict[str,
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head = f"{'pipeline':<20}{'events':>7}{'deliv':>7}{'ack p50':>9}{'ack p99':>9}{'ack max':>9}" \
-           f"{'answered s':>11}{'ev/s':>8}{'once':>6}{'twice':>6}{'none':>6}{'order':>7}"
+           f"{'answered s':>11}{'x bus':>7}{'ev/s':>8}{'once':>6}{'twice':>6}{'none':>6}{'order':>7}"
     lines = [head]
     for r in rows:
         lines.append(
             f"{r['pipeline']:<20}{r['events']:>7}{r.get('deliveries', '-'):>7}{r.get('ack_p50_ms', '-'):>9}"
-            f"{r.get('ack_p99_ms', '-'):>9}{r.get('ack_max_ms', '-'):>9}{r['answered_s']:>11}"
+            f"{r.get('ack_p99_ms', '-'):>9}{r.get('ack_max_ms', '-'):>9}{r['answered_s']:>11}{r['vs_bus']:>7}"
             f"{r['events_per_s']:>8}{r.get('answered_once', '-'):>6}{r.get('answered_twice_or_more', '-'):>6}"
             f"{r.get('unanswered', '-'):>6}{r.get('in_order', '-')!s:>7}"
         )
@@ -175,6 +175,9 @@ def main() -> None:
         for delay in sorted({0.0, args.api_delay}):
             rows.append(run(run_slack(args.events, args.channels, args.retry_share, delay, kind)))
         print(f"  measured {kind}", file=sys.stderr)
+    base = {r["pipeline"].split("+")[1]: r["answered_s"] for r in rows if r["pipeline"].startswith("bus")}
+    for r in rows:
+        r["vs_bus"] = round(r["answered_s"] / base[r["pipeline"].split("+")[1].split("@")[0]], 1)
     print(_table(rows))
     ok = all(passed(r) for r in rows if r["pipeline"].startswith("slack"))
     print("acceptance:", "PASS" if ok else "FAIL")

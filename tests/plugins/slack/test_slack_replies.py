@@ -82,8 +82,9 @@ async def test_reply_streams_by_throttled_updates(slack_env: None, fake_slack: F
     [reply] = fake_slack.thread("D1", None)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     updates = fake_slack.calls_to("chat.update")
-    # ~0.6 s of generation at one edit per 0.15 s: a few interim edits, then the final one
-    assert 2 <= len(updates) <= 8, len(updates)
+    # >= 0.6 s of generation at one edit per 0.15 s: a few interim edits, then the final one
+    span = updates[-1].time - fake_slack.calls_to("chat.postMessage")[0].time
+    assert 2 <= len(updates) <= span / 0.15 + 1, (len(updates), span)
     gaps = [b.time - a.time for a, b in itertools.pairwise(updates[:-1])]  # the final edit is not throttled
     assert all(g >= 0.14 for g in gaps), gaps
     assert reply.versions[0] != words and reply.versions[-1] == words
