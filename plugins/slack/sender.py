@@ -95,6 +95,9 @@ class StreamingMessage:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pacer
             self._pacer = None
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.add_done_callback(_quiet)  # an abandoned edit's failure needs no report
+
 
     async def _show(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         body = escape(text)[:MAX_TEXT] or EMPTY
@@ -116,3 +119,8 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError) and exc.response is not None:
         return f"Slack error {exc.response.get('error', exc.response.status_code)}"
     return type(exc).__name__
+
+
+def _quiet(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
