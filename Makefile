@@ -28,6 +28,12 @@ chat: install
 test: install
 	$(BIN)/pytest -q
 	cd examples/interplay-shouting && ../../$(BIN)/pytest -q -p no:cacheprovider
+	# a scaffolded plugin passes its own tests as generated (then leaves the venv as it was)
+	rm -rf build/new-plugin && mkdir -p build/new-plugin
+	cd build/new-plugin && $(abspath $(BIN))/interplay new-plugin demo --kind analyzer
+	$(BIN)/pip install --quiet --no-deps -e build/new-plugin/demo
+	cd build/new-plugin/demo && $(abspath $(BIN))/pytest -q -p no:cacheprovider; s=$$?; \
+		$(abspath $(BIN))/pip uninstall --quiet -y interplay-demo; exit $$s
 
 test-all: install
 	$(BIN)/pytest -q -m ""
