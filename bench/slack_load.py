@@ -48,13 +48,15 @@ def _plan(events: int, channels: int) -> dict[str, list[dict[str, Any]]]:
         channel = f"C{i % channels:03d}"
         thread = f"1700000000.{(i % channels) + 1:06d}"
         ts = thread if not plan[channel] else f"1700000001.{i + 1:06d}"
-        plan[channel].append(mention(channel, f"question {i} please", ts=ts, thread_ts=thread,
-                                     event_id=f"Ev{i:08d}"))
+        plan[channel].append(
+            mention(channel, f"question {i} please", ts=ts, thread_ts=thread, event_id=f"Ev{i:08d}")
+        )
     return plan
 
 
-async def run_slack(events: int, channels: int, retry_share: float, api_delay: float, store_kind: str,
-                    seed: int = 1) -> dict[str, Any]:
+async def run_slack(
+    events: int, channels: int, retry_share: float, api_delay: float, store_kind: str, seed: int = 1
+) -> dict[str, Any]:
     """One run through HTTP, signatures, the bus and slack_sdk; returns the figures and the checks."""
     os.environ.setdefault("SLACK_SIGNING_SECRET", TEST_SECRET)
     os.environ.setdefault("SLACK_BOT_TOKEN", TEST_TOKEN)
@@ -63,8 +65,10 @@ async def run_slack(events: int, channels: int, retry_share: float, api_delay: f
     acks: list[float] = []
     statuses: Counter[int] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
-        async with FakeSlackAPI(token=TEST_TOKEN, delay=api_delay) as fake, \
-                run_slack_bot(fake, store=_store(store_kind, tmp, "slack"), stream_interval=1.0) as rig:
+        async with (
+            FakeSlackAPI(token=TEST_TOKEN, delay=api_delay) as fake,
+            run_slack_bot(fake, store=_store(store_kind, tmp, "slack"), stream_interval=1.0) as rig,
+        ):
 
             async def post(payload: dict[str, Any], retry: int | None) -> None:
                 started = time.perf_counter()
@@ -89,14 +93,20 @@ async def run_slack(events: int, channels: int, retry_share: float, api_delay: f
             checks = _check(fake, plan)
     acks.sort()
     return {
-        "pipeline": f"slack+{store_kind}@{api_delay * 1000:g}ms", "events": events, "channels": channels,
-        "deliveries": len(acks), "retries": len(acks) - events, "statuses": dict(statuses),
+        "pipeline": f"slack+{store_kind}@{api_delay * 1000:g}ms",
+        "events": events,
+        "channels": channels,
+        "deliveries": len(acks),
+        "retries": len(acks) - events,
+        "statuses": dict(statuses),
         "ack_p50_ms": round(statistics.median(acks) * 1000, 2),
         "ack_p99_ms": round(acks[max(0, int(len(acks) * 0.99) - 1)] * 1000, 2),
         "ack_max_ms": round(acks[-1] * 1000, 2),
-        "acked_s": round(acked, 3), "answered_s": round(answered, 3),
+        "acked_s": round(acked, 3),
+        "answered_s": round(answered, 3),
         "events_per_s": round(events / answered, 1),
-        "web_api_calls": len(fake.calls), **checks,
+        "web_api_calls": len(fake.calls),
+        **checks,
     }
 
 
@@ -134,13 +144,20 @@ async def run_baseline(events: int, channels: int, store_kind: str) -> dict[str,
             await asyncio.gather(*(side(c) for c in range(channels)))
             await asyncio.gather(*futures)
             answered = time.perf_counter() - started
-    return {"pipeline": f"bus+{store_kind}", "events": events, "channels": channels,
-            "answered_s": round(answered, 3), "events_per_s": round(events / answered, 1)}
+    return {
+        "pipeline": f"bus+{store_kind}",
+        "events": events,
+        "channels": channels,
+        "answered_s": round(answered, 3),
+        "events_per_s": round(events / answered, 1),
+    }
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'pipeline':<20}{'events':>7}{'deliv':>7}{'ack p50':>9}{'ack p99':>9}{'ack max':>9}" \
-           f"{'answered s':>11}{'x bus':>7}{'ev/s':>8}{'once':>6}{'twice':>6}{'none':>6}{'order':>7}"
+    head = (
+        f"{'pipeline':<20}{'events':>7}{'deliv':>7}{'ack p50':>9}{'ack p99':>9}{'ack max':>9}"
+        f"{'answered s':>11}{'x bus':>7}{'ev/s':>8}{'once':>6}{'twice':>6}{'none':>6}{'order':>7}"
+    )
     lines = [head]
     for r in rows:
         lines.append(
@@ -154,8 +171,13 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 def passed(row: dict[str, Any]) -> bool:
     """The acceptance checks for one Slack run."""
-    return (row["answered_once"] == row["events"] and row["answered_twice_or_more"] == 0
-            and row["in_order"] and set(row["statuses"]) == {200} and row["ack_max_ms"] < ACK_LIMIT * 1000)
+    return (
+        row["answered_once"] == row["events"]
+        and row["answered_twice_or_more"] == 0
+        and row["in_order"]
+        and set(row["statuses"]) == {200}
+        and row["ack_max_ms"] < ACK_LIMIT * 1000
+    )
 
 
 def main() -> None:
@@ -182,12 +204,23 @@ def main() -> None:
     ok = all(passed(r) for r in rows if r["pipeline"].startswith("slack"))
     print("acceptance:", "PASS" if ok else "FAIL")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "slack_load", "command": " ".join(["python bench/slack_load.py", *sys.argv[1:]]),
-        "api_delay_s": args.api_delay, "retry_share": args.retry_share, "passed": ok,
-        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-        "rows": rows,
-    }, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "slack_load",
+                "command": " ".join(["python bench/slack_load.py", *sys.argv[1:]]),
+                "api_delay_s": args.api_delay,
+                "retry_share": args.retry_share,
+                "passed": ok,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     sys.exit(0 if ok else 1)
 
 

@@ -96,15 +96,24 @@ class SlackChannel(Channel):
         token = _secret(self.settings.bot_token, "the Slack bot token")
         timeout = aiohttp.ClientTimeout(total=self.settings.api_timeout)
         self._session = aiohttp.ClientSession(timeout=timeout)
-        self.client = build_client(token, self.settings.api_base_url, self._session,
-                                   max_retries=self.settings.max_rate_limit_retries,
-                                   max_wait=self.settings.max_retry_wait)
+        self.client = build_client(
+            token,
+            self.settings.api_base_url,
+            self._session,
+            max_retries=self.settings.max_rate_limit_retries,
+            max_wait=self.settings.max_retry_wait,
+        )
         self.bot_user_id = await bot_user_id(self.client)
         verifier = SlackSignatureVerifier(signing_secret, self.settings.timestamp_tolerance)
         s = self.settings
-        self.server = WebhookServer(verifier, self._on_event, self._on_interaction,
-                                    events_path=s.events_path, interactions_path=s.interactions_path,
-                                    max_body_bytes=s.max_body_bytes)
+        self.server = WebhookServer(
+            verifier,
+            self._on_event,
+            self._on_interaction,
+            events_path=s.events_path,
+            interactions_path=s.interactions_path,
+            max_body_bytes=s.max_body_bytes,
+        )
 
     async def open(self, inbox: Inbox) -> None:
         assert self.server is not None, "start() first"
@@ -113,8 +122,10 @@ class SlackChannel(Channel):
         try:
             self.port = await self.server.start(self.settings.host, self.settings.port)
         except OSError as exc:
-            raise PluginError(f"cannot listen on {self.settings.host}:{self.settings.port} ({exc.strerror}): "
-                              "choose another plugins.slack.port") from None
+            raise PluginError(
+                f"cannot listen on {self.settings.host}:{self.settings.port} ({exc.strerror}): "
+                "choose another plugins.slack.port"
+            ) from None
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -151,8 +162,11 @@ class SlackChannel(Channel):
             async with asyncio.timeout(self.settings.ack_timeout):
                 outcome = await asyncio.shield(task)
         except TimeoutError:
-            log.warning("event %s not stored within %.1fs: 503 so that Slack retries (it stays queued here)",
-                        incoming.event_id, self.settings.ack_timeout)
+            log.warning(
+                "event %s not stored within %.1fs: 503 so that Slack retries (it stays queued here)",
+                incoming.event_id,
+                self.settings.ack_timeout,
+            )
             return web.Response(status=503, text="busy: retry later")
         except InterplayError as exc:  # BusClosed during shutdown, a store failure
             log.warning("event %s not accepted (%s): 503 so that Slack retries", incoming.event_id, exc)
@@ -166,10 +180,17 @@ class SlackChannel(Channel):
     async def _submit(self, incoming: Incoming) -> Submitted:
         assert self.inbox is not None
         message = Message(
-            channel=self.name, conversation_id=incoming.conversation_id, user_id=incoming.user,
-            text=incoming.text, external_id=incoming.event_id,
-            meta={"channel": incoming.channel, "thread_ts": incoming.thread_ts, "ts": incoming.ts,
-                  "team": incoming.team},
+            channel=self.name,
+            conversation_id=incoming.conversation_id,
+            user_id=incoming.user,
+            text=incoming.text,
+            external_id=incoming.event_id,
+            meta={
+                "channel": incoming.channel,
+                "thread_ts": incoming.thread_ts,
+                "ts": incoming.ts,
+                "team": incoming.team,
+            },
         )
         return await self.inbox.submit(message)
 
@@ -189,8 +210,12 @@ class SlackChannel(Channel):
     async def _thank(self, click: ButtonClick) -> None:
         assert self.client is not None
         try:
-            await self.client.chat_postEphemeral(channel=click.channel, user=click.user,
-                                                 thread_ts=click.thread_ts, text="Thanks for the feedback.")
+            await self.client.chat_postEphemeral(
+                channel=click.channel,
+                user=click.user,
+                thread_ts=click.thread_ts,
+                text="Thanks for the feedback.",
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.info("could not thank %s for feedback: %s", click.user, type(exc).__name__)
 
@@ -198,8 +223,9 @@ class SlackChannel(Channel):
     async def send(self, reply: ReplyStream) -> None:
         assert self.client is not None, "start() first"
         meta = reply.message.meta
-        message = StreamingMessage(self.client, meta["channel"], meta.get("thread_ts"),
-                                   self.settings.stream_interval)
+        message = StreamingMessage(
+            self.client, meta["channel"], meta.get("thread_ts"), self.settings.stream_interval
+        )
         try:
             async for _ in reply:
                 message.feed(reply.text)

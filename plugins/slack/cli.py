@@ -51,8 +51,13 @@ def send(obj: Any, text: str, url: str | None, channel: str | None, dm: bool, us
 
 @slack_group.command("fake-api")
 @click.option("--port", default=8099, show_default=True, help="port on 127.0.0.1")
-@click.option("--token", envvar="SLACK_BOT_TOKEN", default="xoxb-local", show_default=True,
-              help="the bot token it accepts (default: $SLACK_BOT_TOKEN)")
+@click.option(
+    "--token",
+    envvar="SLACK_BOT_TOKEN",
+    default="xoxb-local",
+    show_default=True,
+    help="the bot token it accepts (default: $SLACK_BOT_TOKEN)",
+)
 def fake_api(port: int, token: str) -> None:
     """Run the fake Slack Web API and print what the bot posts (Ctrl-C to stop)."""
 

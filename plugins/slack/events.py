@@ -77,8 +77,15 @@ def _mention(event_id: str, event: dict[str, Any], bot: str | None, team: str) -
     if why:
         return Ignored(why)
     ts = event["ts"]
-    return Incoming(event_id, event["channel"], event["user"], clean_text(event.get("text", ""), bot),
-                    ts, event.get("thread_ts") or ts, team)
+    return Incoming(
+        event_id,
+        event["channel"],
+        event["user"],
+        clean_text(event.get("text", ""), bot),
+        ts,
+        event.get("thread_ts") or ts,
+        team,
+    )
 
 
 def _direct_message(event_id: str, event: dict[str, Any], bot: str | None, team: str) -> Decision:
@@ -87,8 +94,15 @@ def _direct_message(event_id: str, event: dict[str, Any], bot: str | None, team:
     why = _not_a_person(event, bot)
     if why:
         return Ignored(why)
-    return Incoming(event_id, event["channel"], event["user"], clean_text(event.get("text", ""), bot),
-                    event["ts"], event.get("thread_ts"), team)
+    return Incoming(
+        event_id,
+        event["channel"],
+        event["user"],
+        clean_text(event.get("text", ""), bot),
+        event["ts"],
+        event.get("thread_ts"),
+        team,
+    )
 
 
 def _reaction(event_id: str, event: dict[str, Any], bot: str | None) -> Decision:

@@ -61,7 +61,12 @@ class FakeSlackAPI:
     """The fake server. Use as an async context manager; `base_url` is for AsyncWebClient."""
 
     def __init__(
-        self, token: str = "xoxb-test", bot_user_id: str = BOT_USER_ID, *, delay: float = 0.0, port: int = 0,
+        self,
+        token: str = "xoxb-test",
+        bot_user_id: str = BOT_USER_ID,
+        *,
+        delay: float = 0.0,
+        port: int = 0,
         listener: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.token = token
@@ -102,8 +107,16 @@ class FakeSlackAPI:
             self._runner = None
 
     # -- fault injection and inspection ----------------------------------------------------
-    def fail(self, method: str, status: int = 429, retry_after: float | None = 1, *, error: str | None = None,
-             delay: float = 0.0, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: float | None = 1,
+        *,
+        error: str | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
         """Answer the next `times` calls of `method` with this fault."""
         self._faults[method].extend([Fault(status, retry_after, error, delay)] * times)
 
@@ -130,8 +143,9 @@ class FakeSlackAPI:
             self.listener(method, args)
         return web.json_response(body, status=status, headers=headers)
 
-    def _answer(self, method: str, args: dict[str, Any], auth: str, fault: Fault | None
-                ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _answer(
+        self, method: str, args: dict[str, Any], auth: str, fault: Fault | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if fault is not None and fault.status != 200:
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
             return fault.status, {"ok": False, "error": fault.error or "ratelimited"}, headers
@@ -145,8 +159,14 @@ class FakeSlackAPI:
         return 200, handler(args), {}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "user_id": self.bot_user_id, "user": "interplay", "team_id": "T1",
-                "bot_id": "BBOT", "url": "https://example.slack.com/"}
+        return {
+            "ok": True,
+            "user_id": self.bot_user_id,
+            "user": "interplay",
+            "team_id": "T1",
+            "bot_id": "BBOT",
+            "url": "https://example.slack.com/",
+        }
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, text = args.get("channel"), args.get("text")

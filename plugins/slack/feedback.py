@@ -46,8 +46,13 @@ def read_button_click(payload: dict[str, Any]) -> ButtonClick | None:
             container = payload.get("container") or {}
             message = payload.get("message") or {}
             channel = container.get("channel_id") or (payload.get("channel") or {}).get("id", "")
-            return ButtonClick(str(action["value"]), user, SCORES[action["action_id"]], str(channel),
-                               message.get("thread_ts"))
+            return ButtonClick(
+                str(action["value"]),
+                user,
+                SCORES[action["action_id"]],
+                str(channel),
+                message.get("thread_ts"),
+            )
     return None
 
 
@@ -78,8 +83,15 @@ class FeedbackRecorder:
         # A second click, or Slack retrying the event, is not a second opinion; switching 👍 → 👎 is.
         if await self.store.seen(CHANNEL, f"feedback:{reply.id}:{user}:{score:+.0f}"):
             return None
-        await self.inbox.feedback(Feedback(
-            reply_id=reply.id, conversation_id=reply.conversation_id, user_id=user, score=score,
-            kind="explicit", channel=CHANNEL, model_version=reply.model_version,
-        ))
+        await self.inbox.feedback(
+            Feedback(
+                reply_id=reply.id,
+                conversation_id=reply.conversation_id,
+                user_id=user,
+                score=score,
+                kind="explicit",
+                channel=CHANNEL,
+                model_version=reply.model_version,
+            )
+        )
         return reply

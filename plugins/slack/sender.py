@@ -26,7 +26,7 @@ def reply_blocks(text: str, reply_id: str) -> list[dict[str, Any]]:
     """The final message: the text in sections, then the 👍 / 👎 buttons carrying the reply id."""
     body = escape(text)[:MAX_TEXT] or EMPTY
     sections: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": body[i:i + SECTION_LIMIT]}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": body[i : i + SECTION_LIMIT]}}
         for i in range(0, len(body), SECTION_LIMIT)
     ]
     buttons = [_button("👍", GOOD_ACTION, reply_id), _button("👎", BAD_ACTION, reply_id)]
@@ -34,8 +34,12 @@ def reply_blocks(text: str, reply_id: str) -> list[dict[str, Any]]:
 
 
 def _button(label: str, action_id: str, reply_id: str) -> dict[str, Any]:
-    return {"type": "button", "action_id": action_id, "value": reply_id,
-            "text": {"type": "plain_text", "text": label, "emoji": True}}
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "value": reply_id,
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+    }
 
 
 class StreamingMessage:
@@ -98,7 +102,6 @@ class StreamingMessage:
         if self._inflight is not None and not self._inflight.done():
             self._inflight.add_done_callback(_quiet)  # an abandoned edit's failure needs no report
 
-
     async def _show(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         body = escape(text)[:MAX_TEXT] or EMPTY
         if body == self._shown and blocks is None:
@@ -106,8 +109,12 @@ class StreamingMessage:
         self.calls += 1
         if self.ts is None:
             response = await self.client.chat_postMessage(
-                channel=self.channel, thread_ts=self.thread_ts, text=body, blocks=blocks,
-                unfurl_links=False, unfurl_media=False,
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                text=body,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
             )
             self.ts = str(response["ts"])
         else:

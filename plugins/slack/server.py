@@ -61,8 +61,13 @@ class WebhookServer:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         bound = self._runner.addresses[0][1]
-        log.info("Slack endpoints listening on http://%s:%d%s and %s", host, bound, self.events_path,
-                 self.interactions_path)
+        log.info(
+            "Slack endpoints listening on http://%s:%d%s and %s",
+            host,
+            bound,
+            self.events_path,
+            self.interactions_path,
+        )
         return int(bound)
 
     async def stop(self) -> None:
@@ -91,8 +96,9 @@ class WebhookServer:
     def _reject(self, request: web.Request, status: int, reason: str) -> web.Response:
         self.rejected += 1
         # Only the reason and the peer: never the body, the signature or the secret.
-        log.warning("rejected %s %s from %s with %d: %s", request.method, request.path, request.remote,
-                    status, reason)
+        log.warning(
+            "rejected %s %s from %s with %d: %s", request.method, request.path, request.remote, status, reason
+        )
         return web.Response(status=status, text=reason)
 
     async def _events(self, request: web.Request) -> web.Response:

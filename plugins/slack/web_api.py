@@ -44,20 +44,32 @@ class RetryAfterHandler(AsyncRetryHandler):
         self.jitter = jitter
 
     async def _can_retry_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
         wait = retry_after(response)
         if wait > self.max_wait:
-            log.warning("Slack asked to wait %.0fs (over max_retry_wait=%.0fs): giving up on %s",
-                        wait, self.max_wait, request.url.rsplit("/", 1)[-1])
+            log.warning(
+                "Slack asked to wait %.0fs (over max_retry_wait=%.0fs): giving up on %s",
+                wait,
+                self.max_wait,
+                request.url.rsplit("/", 1)[-1],
+            )
             return False
         return True
 
     async def prepare_for_next_attempt_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
         assert response is not None

@@ -41,8 +41,15 @@ def test_reaction_decisions() -> None:
     thumbs_down = reaction("C1", "1.1", "-1", event_id="Ev9")
     assert decide(thumbs_down, "UBOT") == Reaction("Ev9", "U1", "C1", "1.1", -1.0)
     assert isinstance(decide(reaction("C1", "1.1", "heart"), "UBOT"), Ignored)
-    file_reaction = envelope({"type": "reaction_added", "user": "U1", "reaction": "+1", "item_user": "UBOT",
-                              "item": {"type": "file", "file": "F1"}})
+    file_reaction = envelope(
+        {
+            "type": "reaction_added",
+            "user": "U1",
+            "reaction": "+1",
+            "item_user": "UBOT",
+            "item": {"type": "file", "file": "F1"},
+        }
+    )
     assert isinstance(decide(file_reaction, "UBOT"), Ignored)
 
 

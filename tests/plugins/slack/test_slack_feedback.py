@@ -58,8 +58,10 @@ async def test_button_for_an_unknown_reply_is_ignored(rig: SlackRig) -> None:
     assert await rig.store.feedback_for() == []
 
 
-@pytest.mark.parametrize(("name", "score"), [("+1", 1.0), ("thumbsup", 1.0), ("+1::skin-tone-4", 1.0),
-                                             ("-1", -1.0), ("thumbsdown", -1.0)])
+@pytest.mark.parametrize(
+    ("name", "score"),
+    [("+1", 1.0), ("thumbsup", 1.0), ("+1::skin-tone-4", 1.0), ("-1", -1.0), ("thumbsdown", -1.0)],
+)
 async def test_reaction_on_a_bot_reply_is_stored(rig: SlackRig, name: str, score: float) -> None:
     reply, ts = await answered(rig)
     status, _ = await rig.sender.post_event(reaction("C1", ts, name, user="U6"))

@@ -44,9 +44,14 @@ async def test_event_stored_before_a_crash_is_answered_in_its_thread_after_resta
     path = tmp_path / "interplay.sqlite3"
     store = SQLiteStore(path)
     await store.open()
-    message = Message(channel="slack", conversation_id="C3:1700000003.000100", user_id="U1",
-                      text="asked before the crash", external_id="Ev0CRASH",
-                      meta={"channel": "C3", "thread_ts": "1700000003.000100", "ts": "1700000003.000100"})
+    message = Message(
+        channel="slack",
+        conversation_id="C3:1700000003.000100",
+        user_id="U1",
+        text="asked before the crash",
+        external_id="Ev0CRASH",
+        meta={"channel": "C3", "thread_ts": "1700000003.000100", "ts": "1700000003.000100"},
+    )
     assert await store.record_inbound(message)  # what the channel awaited before answering 200
     await store.close()  # ... and then the process died
 

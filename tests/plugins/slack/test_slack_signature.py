@@ -40,8 +40,11 @@ def test_documented_example() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(body=st.text(max_size=500).map(str.encode), secret=st.text(min_size=1, max_size=40).filter(str.strip),
-       stamp=st.integers(min_value=1_000_000_000, max_value=4_000_000_000))
+@given(
+    body=st.text(max_size=500).map(str.encode),
+    secret=st.text(min_size=1, max_size=40).filter(str.strip),
+    stamp=st.integers(min_value=1_000_000_000, max_value=4_000_000_000),
+)
 def test_agrees_with_slack_sdk(body: bytes, secret: str, stamp: int) -> None:
     ours = signature_for(secret, str(stamp), body)
     theirs = SignatureVerifier(secret).generate_signature(timestamp=str(stamp), body=body)
@@ -58,15 +61,18 @@ def test_signed_headers_pass_slack_sdk_verifier() -> None:
     assert SlackSignatureVerifier(DOC_SECRET).check(headers, body).ok
 
 
-@pytest.mark.parametrize(("headers", "reason"), [
-    ({}, "missing"),
-    ({TIMESTAMP_HEADER: DOC_TIMESTAMP}, "missing"),
-    ({SIGNATURE_HEADER: DOC_SIGNATURE}, "missing"),
-    ({TIMESTAMP_HEADER: "soon", SIGNATURE_HEADER: DOC_SIGNATURE}, "integer"),
-    ({TIMESTAMP_HEADER: DOC_TIMESTAMP, SIGNATURE_HEADER: DOC_SIGNATURE[:-1] + "4"}, "mismatch"),
-    ({TIMESTAMP_HEADER: DOC_TIMESTAMP, SIGNATURE_HEADER: "v0=é"}, "mismatch"),
-    ({TIMESTAMP_HEADER: str(int(DOC_TIMESTAMP) + 1), SIGNATURE_HEADER: DOC_SIGNATURE}, "mismatch"),
-])
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing"),
+        ({TIMESTAMP_HEADER: DOC_TIMESTAMP}, "missing"),
+        ({SIGNATURE_HEADER: DOC_SIGNATURE}, "missing"),
+        ({TIMESTAMP_HEADER: "soon", SIGNATURE_HEADER: DOC_SIGNATURE}, "integer"),
+        ({TIMESTAMP_HEADER: DOC_TIMESTAMP, SIGNATURE_HEADER: DOC_SIGNATURE[:-1] + "4"}, "mismatch"),
+        ({TIMESTAMP_HEADER: DOC_TIMESTAMP, SIGNATURE_HEADER: "v0=é"}, "mismatch"),
+        ({TIMESTAMP_HEADER: str(int(DOC_TIMESTAMP) + 1), SIGNATURE_HEADER: DOC_SIGNATURE}, "mismatch"),
+    ],
+)
 def test_rejections(headers: dict[str, str], reason: str) -> None:
     verdict = at(int(DOC_TIMESTAMP)).check(headers, DOC_BODY)
     assert not verdict.ok and reason in verdict.reason
@@ -78,7 +84,8 @@ def test_stale_timestamp_is_rejected_even_when_signed_correctly(offset: int) -> 
     verdict = at(int(DOC_TIMESTAMP) + offset).check(headers, DOC_BODY)
     assert not verdict.ok and "stale" in verdict.reason
     assert not SignatureVerifier(DOC_SECRET, clock=_Clock(int(DOC_TIMESTAMP) + offset)).is_valid(
-        DOC_BODY, DOC_TIMESTAMP, DOC_SIGNATURE)
+        DOC_BODY, DOC_TIMESTAMP, DOC_SIGNATURE
+    )
 
 
 def test_edge_of_the_window_is_accepted() -> None:

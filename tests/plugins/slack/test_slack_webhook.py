@@ -33,8 +33,11 @@ async def assert_nothing_processed(rig: SlackRig) -> None:
 
 
 async def test_url_verification_echoes_the_challenge(rig: SlackRig) -> None:
-    payload = {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-               "type": "url_verification"}
+    payload = {
+        "token": "t",
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        "type": "url_verification",
+    }
     status, text = await rig.sender.post_event(payload)
     assert status == 200
     assert json.loads(text) == {"challenge": payload["challenge"]}
@@ -45,12 +48,15 @@ async def test_url_verification_needs_a_signature_too(rig: SlackRig) -> None:
     assert status == 401 and "x" not in text
 
 
-@pytest.mark.parametrize("forgery", [
-    {"signed": False},
-    {"secret": "not-the-secret"},
-    {"timestamp": time.time() - 301},
-    {"timestamp": time.time() + 600},
-])
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"signed": False},
+        {"secret": "not-the-secret"},
+        {"timestamp": time.time() - 301},
+        {"timestamp": time.time() + 600},
+    ],
+)
 async def test_bad_signatures_get_401_and_nothing_is_processed(
     rig: SlackRig, forgery: dict[str, object], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -78,9 +84,10 @@ async def test_body_over_the_limit_gets_413(slack_env: None, fake_slack: FakeSla
 
         async def chunks():  # type: ignore[no-untyped-def]
             for i in range(0, len(body), 512):
-                yield body[i:i + 512]
+                yield body[i : i + 512]
 
         from interplay.plugins.slack.signature import signed_headers
+
         async with rig.sender._session.post(  # type: ignore[union-attr]
             rig.channel.url + "/slack/events", data=chunks(), headers=signed_headers(SECRET, body)
         ) as response:
@@ -106,12 +113,20 @@ async def test_malformed_interaction_gets_400(rig: SlackRig) -> None:
     assert status == 401
 
 
-@pytest.mark.parametrize("event", [
-    {"type": "channel_created", "channel": {"id": "C9"}},
-    {"type": "team_join", "user": {"id": "U9"}},
-    {"type": "reaction_added", "user": "U1", "reaction": "tada", "item_user": "UBOT",
-     "item": {"type": "message", "channel": "C1", "ts": "1.1"}},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "channel_created", "channel": {"id": "C9"}},
+        {"type": "team_join", "user": {"id": "U9"}},
+        {
+            "type": "reaction_added",
+            "user": "U1",
+            "reaction": "tada",
+            "item_user": "UBOT",
+            "item": {"type": "message", "channel": "C1", "ts": "1.1"},
+        },
+    ],
+)
 async def test_unknown_events_get_200_and_are_ignored(rig: SlackRig, event: dict[str, object]) -> None:
     status, _ = await rig.sender.post_event(envelope(event))
     assert status == 200
@@ -120,16 +135,19 @@ async def test_unknown_events_get_200_and_are_ignored(rig: SlackRig, event: dict
     await assert_nothing_processed(rig)
 
 
-@pytest.mark.parametrize(("text", "extra"), [
-    ("hello", {"bot_id": "BBOT"}),
-    ("hello", {"user": "UBOT"}),
-    ("hello", {"subtype": "bot_message", "bot_id": "B2"}),
-    ("hello", {"subtype": "message_changed"}),
-    ("hello", {"subtype": "message_deleted"}),
-    ("hello", {"subtype": "channel_join"}),
-    ("   ", {}),
-    ("<@UBOT>", {}),
-])
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        ("hello", {"bot_id": "BBOT"}),
+        ("hello", {"user": "UBOT"}),
+        ("hello", {"subtype": "bot_message", "bot_id": "B2"}),
+        ("hello", {"subtype": "message_changed"}),
+        ("hello", {"subtype": "message_deleted"}),
+        ("hello", {"subtype": "channel_join"}),
+        ("   ", {}),
+        ("<@UBOT>", {}),
+    ],
+)
 async def test_bots_and_non_person_messages_are_ignored(
     rig: SlackRig, text: str, extra: dict[str, str]
 ) -> None:
@@ -139,8 +157,14 @@ async def test_bots_and_non_person_messages_are_ignored(
 
 
 async def test_a_channel_message_without_a_mention_is_ignored(rig: SlackRig) -> None:
-    event = {"type": "message", "channel_type": "channel", "user": "U1", "text": "hi", "ts": "1.2",
-             "channel": "C1"}
+    event = {
+        "type": "message",
+        "channel_type": "channel",
+        "user": "U1",
+        "text": "hi",
+        "ts": "1.2",
+        "channel": "C1",
+    }
     assert (await rig.sender.post_event(envelope(event)))[0] == 200
     await assert_nothing_processed(rig)
 
@@ -153,14 +177,18 @@ async def test_missing_secrets_name_the_variable(
     monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     with pytest.raises(Exception, match="SLACK_SIGNING_SECRET"):
-        async with run_bot(config={"pipeline": {"channels": ["slack"]}},
-                           settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}}):
+        async with run_bot(
+            config={"pipeline": {"channels": ["slack"]}},
+            settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}},
+        ):
             pass
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     with pytest.raises(Exception, match="SLACK_BOT_TOKEN"):
-        async with run_bot(config={"pipeline": {"channels": ["slack"]}},
-                           settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}}):
+        async with run_bot(
+            config={"pipeline": {"channels": ["slack"]}},
+            settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}},
+        ):
             pass
 
 
@@ -171,8 +199,10 @@ async def test_a_refused_token_is_reported(
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
     with pytest.raises(Exception, match=r"invalid_auth.*SLACK_BOT_TOKEN") as info:
-        async with run_bot(config={"pipeline": {"channels": ["slack"]}},
-                           settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}}):
+        async with run_bot(
+            config={"pipeline": {"channels": ["slack"]}},
+            settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}},
+        ):
             pass
     assert "xoxb-wrong" not in str(info.value)
 
