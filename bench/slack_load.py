@@ -30,7 +30,14 @@ from typing import Any
 from interplay.core.runner import run
 from interplay.core.store import ConversationStore, MemoryStore, SQLiteStore
 from interplay.plugins.slack.fake_api import FakeSlackAPI
-from interplay.plugins.slack.testing import TEST_SECRET, TEST_TOKEN, mention, run_slack_bot, wait_for
+from interplay.plugins.slack.testing import (
+    TEST_SECRET,
+    TEST_TOKEN,
+    SlackRig,
+    mention,
+    run_slack_bot,
+    wait_for,
+)
 from interplay.testing import run_bot
 
 RESULTS = Path(__file__).parent / "results" / "slack_load.json"
@@ -54,55 +61,67 @@ def _plan(events: int, channels: int) -> dict[str, list[dict[str, Any]]]:
     return plan
 
 
+class SlackSide:
+    """Slack's part: posts each channel's events in order, all channels at once, some twice."""
+
+    def __init__(self, rig: SlackRig, retry_share: float, seed: int) -> None:
+        self.rig = rig
+        self.retry_share = retry_share
+        self.rng = random.Random(seed)
+        self.acks: list[float] = []
+        self.statuses: Counter[int] = Counter()
+
+    async def post(self, payload: dict[str, Any], retry: int | None) -> None:
+        started = time.perf_counter()
+        status, _ = await self.rig.sender.post_event(payload, retry_num=retry)
+        self.acks.append(time.perf_counter() - started)
+        self.statuses[status] += 1
+
+    async def channel(self, events: list[dict[str, Any]]) -> None:
+        retries = []
+        for payload in events:
+            await self.post(payload, None)
+            if self.rng.random() < self.retry_share:  # Slack retries it while we may still be answering
+                retries.append(asyncio.create_task(self.post(payload, self.rng.randint(1, 3))))
+        await asyncio.gather(*retries)
+
+    def figures(self) -> dict[str, Any]:
+        acks = sorted(self.acks)
+        return {
+            "deliveries": len(acks),
+            "statuses": dict(self.statuses),
+            "ack_p50_ms": round(statistics.median(acks) * 1000, 2),
+            "ack_p99_ms": round(acks[max(0, int(len(acks) * 0.99) - 1)] * 1000, 2),
+            "ack_max_ms": round(acks[-1] * 1000, 2),
+        }
+
+
 async def run_slack(
     events: int, channels: int, retry_share: float, api_delay: float, store_kind: str, seed: int = 1
 ) -> dict[str, Any]:
     """One run through HTTP, signatures, the bus and slack_sdk; returns the figures and the checks."""
     os.environ.setdefault("SLACK_SIGNING_SECRET", TEST_SECRET)
     os.environ.setdefault("SLACK_BOT_TOKEN", TEST_TOKEN)
-    rng = random.Random(seed)
     plan = _plan(events, channels)
-    acks: list[float] = []
-    statuses: Counter[int] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             FakeSlackAPI(token=TEST_TOKEN, delay=api_delay) as fake,
             run_slack_bot(fake, store=_store(store_kind, tmp, "slack"), stream_interval=1.0) as rig,
         ):
-
-            async def post(payload: dict[str, Any], retry: int | None) -> None:
-                started = time.perf_counter()
-                status, _ = await rig.sender.post_event(payload, retry_num=retry)
-                acks.append(time.perf_counter() - started)
-                statuses[status] += 1
-
-            async def slack_side(channel_events: list[dict[str, Any]]) -> None:
-                retries = []
-                for payload in channel_events:
-                    await post(payload, None)
-                    if rng.random() < retry_share:  # Slack retries it while we may still be answering
-                        retries.append(asyncio.create_task(post(payload, rng.randint(1, 3))))
-                await asyncio.gather(*retries)
-
+            side = SlackSide(rig, retry_share, seed)
             started = time.perf_counter()
-            await asyncio.gather(*(slack_side(e) for e in plan.values()))
-            acked = time.perf_counter() - started
+            await asyncio.gather(*(side.channel(e) for e in plan.values()))
             await wait_for(lambda: rig.channel.delivered_count >= events, timeout=300)
             answered = time.perf_counter() - started
             await asyncio.sleep(0.5)  # a late duplicate answer would show up here
             checks = _check(fake, plan)
-    acks.sort()
+    figures = side.figures()
     return {
         "pipeline": f"slack+{store_kind}@{api_delay * 1000:g}ms",
         "events": events,
         "channels": channels,
-        "deliveries": len(acks),
-        "retries": len(acks) - events,
-        "statuses": dict(statuses),
-        "ack_p50_ms": round(statistics.median(acks) * 1000, 2),
-        "ack_p99_ms": round(acks[max(0, int(len(acks) * 0.99) - 1)] * 1000, 2),
-        "ack_max_ms": round(acks[-1] * 1000, 2),
-        "acked_s": round(acked, 3),
+        "retries": figures["deliveries"] - events,
+        **figures,
         "answered_s": round(answered, 3),
         "events_per_s": round(events / answered, 1),
         "web_api_calls": len(fake.calls),
@@ -180,6 +199,21 @@ def passed(row: dict[str, Any]) -> bool:
     )
 
 
+def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The baseline and the Slack runs for each store, with each run's ratio to its baseline."""
+    rows = []
+    for kind in ["sqlite"] if args.quick else ["memory", "sqlite"]:
+        rows.append(run(run_baseline(args.events, args.channels, kind)))
+        # with no Web API delay the difference to the baseline is HTTP, signatures and slack_sdk
+        for delay in sorted({0.0, args.api_delay}):
+            rows.append(run(run_slack(args.events, args.channels, args.retry_share, delay, kind)))
+        print(f"  measured {kind}", file=sys.stderr)
+    base = {r["pipeline"].split("+")[1]: r["answered_s"] for r in rows if r["pipeline"].startswith("bus")}
+    for r in rows:
+        r["vs_bus"] = round(r["answered_s"] / base[r["pipeline"].split("+")[1].split("@")[0]], 1)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sqlite only (default: memory and sqlite)")
@@ -189,38 +223,23 @@ def main() -> None:
     parser.add_argument("--api-delay", type=float, default=0.05, help="seconds each Web API call takes")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    stores = ["sqlite"] if args.quick else ["memory", "sqlite"]
-    rows = []
-    for kind in stores:
-        rows.append(run(run_baseline(args.events, args.channels, kind)))
-        # with no Web API delay the difference to the baseline is HTTP, signatures and slack_sdk
-        for delay in sorted({0.0, args.api_delay}):
-            rows.append(run(run_slack(args.events, args.channels, args.retry_share, delay, kind)))
-        print(f"  measured {kind}", file=sys.stderr)
-    base = {r["pipeline"].split("+")[1]: r["answered_s"] for r in rows if r["pipeline"].startswith("bus")}
-    for r in rows:
-        r["vs_bus"] = round(r["answered_s"] / base[r["pipeline"].split("+")[1].split("@")[0]], 1)
+    rows = measure(args)
     print(_table(rows))
     ok = all(passed(r) for r in rows if r["pipeline"].startswith("slack"))
     print("acceptance:", "PASS" if ok else "FAIL")
+    result = {
+        "benchmark": "slack_load",
+        "command": " ".join(["python bench/slack_load.py", *sys.argv[1:]]),
+        "api_delay_s": args.api_delay,
+        "retry_share": args.retry_share,
+        "passed": ok,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "rows": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "benchmark": "slack_load",
-                "command": " ".join(["python bench/slack_load.py", *sys.argv[1:]]),
-                "api_delay_s": args.api_delay,
-                "retry_share": args.retry_share,
-                "passed": ok,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-                "rows": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     sys.exit(0 if ok else 1)
 
 
