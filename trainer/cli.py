@@ -8,6 +8,8 @@ import click
 
 from interplay.core import hookimpl
 
+from .classifier.cli import classifier_command
+
 
 @click.group()
 def models() -> None:
@@ -29,6 +31,10 @@ def prepare(obj: Any, only: tuple[str, ...], force: bool) -> None:
     from .prepare import prepare_all
 
     prepare_all(obj.config, only=set(only) or None, force=force)
+
+
+# classifier.cli imports torch only inside the command, so `interplay --help` stays fast
+train.add_command(classifier_command)
 
 
 @hookimpl

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from interplay.core import ModelError
 
 from .model_dir import Device, OnnxModel

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from interplay.core import ModelError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -76,10 +75,14 @@ def read_manifest(directory: Path, *, verify: bool = True) -> ModelManifest:
     try:
         manifest = ModelManifest.model_validate_json(path.read_text(encoding="utf-8"))
     except (ValidationError, ValueError) as exc:
-        raise ModelError(f"{path} is not a valid manifest ({exc.__class__.__name__}): re-export the model") from None
+        raise ModelError(
+            f"{path} is not a valid manifest ({exc.__class__.__name__}): re-export the model"
+        ) from None
     model_path = directory / manifest.model_file
     if not model_path.is_file():
         raise ModelError(f"{model_path} is missing: re-export the model into {directory}")
     if verify and manifest.sha256 and file_sha256(model_path) != manifest.sha256:
-        raise ModelError(f"{model_path} does not match the sha256 in its manifest: the file is corrupt, re-export it")
+        raise ModelError(
+            f"{model_path} does not match the sha256 in its manifest: the file is corrupt, re-export it"
+        )
     return manifest

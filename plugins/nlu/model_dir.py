@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
 from interplay.core import ModelError
 
 from .manifest import ModelManifest, read_manifest
@@ -92,7 +91,8 @@ class OnnxModel:
     def __init__(self, directory: Path, *, threads: int = 1, device: Device = "auto") -> None:
         self.directory = Path(directory).expanduser()
         self.manifest: ModelManifest = read_manifest(self.directory)
-        self.session = create_session(self.directory / self.manifest.model_file, threads=threads, device=device)
+        model_path = self.directory / self.manifest.model_file
+        self.session = create_session(model_path, threads=threads, device=device)
         self.tokenizer = load_tokenizer(self.directory, self.manifest.max_length)
         self.input_names = {i.name for i in self.session.get_inputs()}
 
