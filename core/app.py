@@ -24,6 +24,10 @@ def open_store(config: InterplayConfig) -> ConversationStore:
     """The store named in config."""
     if config.store.backend == "memory":
         return MemoryStore()
+    if config.store.backend == "redis":
+        from .scale.store import RedisStore  # imported only when asked: redis stays out of the core
+
+        return RedisStore.from_config(config)
     return SQLiteStore(config.store_path)
 
 
@@ -82,11 +86,16 @@ class Bot:
             on_error=self._count_error,
         )
         self.pipeline.commands.admins = frozenset(self.config.interplay.admins)
-        self.bus = Bus(self.store, self.pipeline, self.config.bus)
+        self.bus = self._make_bus()
         self.operations.attach(self.pipeline, self.bus)
         await self.bus.recover()
         for channel in list(channels):
             await self._open_channel(channel)  # type: ignore[arg-type]
+
+    def _make_bus(self) -> Bus:
+        """The in-process bus; the scale-out roles (interplay.core.scale) put Redis here."""
+        assert self.pipeline is not None
+        return Bus(self.store, self.pipeline, self.config.bus)
 
     async def _start(self, kind: str, name: str) -> Plugin | None:
         """Build and start one plugin; on failure report it by name and carry on without it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -85,12 +86,12 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> N
     ctx.obj = CliState(config_path, overrides)
 
 
-def _run_bot(config: InterplayConfig) -> None:
+def _run_bot(config: InterplayConfig, make: Callable[[], Any] | None = None) -> None:
     from .app import Bot
     from .runner import run
 
     setup_logging(config.interplay.log_level, config.interplay.log_json)
-    run(Bot(config).run_forever())
+    run((make() if make else Bot(config)).run_forever())
 
 
 @cli.command()
@@ -116,10 +117,35 @@ def chat(obj: CliState, generator: str | None, debug: bool, memory: bool) -> Non
 
 
 @cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "ingress"]),
+    default=None,
+    help='all: one process does everything; ingress: channels only, `interplay worker`s answer '
+    '(needs [bus] backend = "redis", where it is the default)',
+)
+@click.option("--name", help="ingress name: one per process, stable across restarts (default: host:channels)")
 @click.pass_obj
-def run(obj: CliState) -> None:
+def run(obj: CliState, role: str | None, name: str | None) -> None:
     """Run the bot on every channel enabled in [pipeline] channels."""
-    _run_bot(obj.config)
+    config = obj.config
+    if role == "ingress" or (role is None and config.bus.backend == "redis"):
+        from .scale.ingress import IngressBot
+
+        _run_bot(config, lambda: IngressBot(config, name=name))
+    else:
+        _run_bot(config)
+
+
+@cli.command()
+@click.option("--name", help="worker name, unique per process (default: host:pid)")
+@click.pass_obj
+def worker(obj: CliState, name: str | None) -> None:
+    """Answer messages from the Redis streams: analyzers, skills and the generator (scale-out)."""
+    from .scale.worker import WorkerBot
+
+    config = obj.config
+    _run_bot(config, lambda: WorkerBot(config, name=name))
 
 
 @cli.command("check-config")

@@ -60,6 +60,7 @@ class CoreSettings(Strict):
 
 
 class BusSettings(Strict):
+    backend: Literal["memory", "redis"] = "memory"  # "redis": ingress and worker processes (scale-out)
     max_pending: int = Field(10_000, ge=1)
     conversation_backlog: int = Field(100, ge=1)
     analyzer_timeout: float = Field(2.0, gt=0)
@@ -71,7 +72,7 @@ class BusSettings(Strict):
 
 
 class StoreSettings(Strict):
-    backend: Literal["sqlite", "memory"] = "sqlite"
+    backend: Literal["sqlite", "memory", "redis"] = "sqlite"
     path: Path | None = None
     history_turns: int = Field(20, ge=0)
 
@@ -98,12 +99,24 @@ class LimitsSettings(Strict):
     too_long_reply: str = "That message is too long for me - please send something shorter."
 
 
+class RedisSettings(Strict):
+    url: SecretRef = ""  # empty: redis://127.0.0.1:6379/0; a URL may hold a password: "$env:NAME"
+    prefix: str = Field("interplay", min_length=1)
+    partitions: int = Field(16, ge=1, le=4096)  # a conversation's partition never changes: fix it up front
+    lease_ttl: float = Field(10.0, gt=0)  # seconds before a silent worker's partitions move elsewhere
+    worker_concurrency: int = Field(64, ge=1)  # messages one worker process handles at once
+    outbound_maxlen: int = Field(10_000, ge=100)  # reply events kept per ingress stream (approximate)
+    dedupe_ttl: int = Field(30 * 86400, ge=60)  # seconds a channel's message id is remembered
+    timeout: float = Field(5.0, gt=0)  # seconds for any one Redis command
+
+
 class InterplayConfig(Strict):
     interplay: CoreSettings = Field(default_factory=CoreSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field("defaults", exclude=True)

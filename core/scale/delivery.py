@@ -1,0 +1,195 @@
+"""The ingress's side of reply delivery: events from its outbound stream become channel replies.
+
+Chunks of a reply are handed to `channel.send()` as they arrive, so replies still stream.
+Before a reply's first byte goes to a channel the ingress sets a `sent` key with SET NX:
+whatever a worker repeats after a crash (a re-announced final reply, a late abort), a
+channel is handed each message's reply at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..contracts import ReplyStream
+from ..messages import Message, Reply
+from ..pipeline import Pipeline
+from .codec import load_message, load_reply
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from .keys import Keys
+    from .store import RedisStore
+
+log = logging.getLogger("interplay.scale.delivery")
+SENT_TTL = 86400  # seconds; a worker repeats a reply only while its message is unacknowledged
+READ_BLOCK_MS = 1000
+
+
+@dataclass
+class Live:
+    """A reply being streamed to a channel while its chunks arrive."""
+
+    message: Message
+    stream: ReplyStream
+    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[bool] | None = None
+
+
+class ReplyRouter:
+    """Reads this ingress's outbound stream and hands each reply to its channel."""
+
+    def __init__(self, store: RedisStore, pipeline: Pipeline, stream: str, stall: float) -> None:
+        self.store = store
+        self.client: Redis = store.client
+        self.keys: Keys = store.keys
+        self.pipeline = pipeline
+        self.stream = stream
+        self.stall = stall  # seconds without a chunk before a live reply is given up
+        self.live: dict[str, Live] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.finished = 0
+        self.progress = asyncio.Event()  # set whenever a reply is finished (drain waits on it)
+        self.served_by: dict[str, str] = {}  # message id -> worker (for tests and logs)
+
+    @property
+    def position_key(self) -> str:
+        return self.stream + ":pos"
+
+    async def run(self) -> None:
+        """Follow the stream from where this ingress left off, forever."""
+        from redis.exceptions import RedisError
+
+        position = await self.client.get(self.position_key) or "0-0"
+        while True:
+            try:
+                response = await self.client.xread({self.stream: position}, count=100, block=READ_BLOCK_MS)
+                for _, entries in response or ():
+                    for entry_id, fields in entries:
+                        await self._on_event(fields)
+                        position = entry_id
+                    await self.client.set(self.position_key, position)
+            except (RedisError, OSError) as exc:
+                log.warning("cannot read replies from Redis: %s; retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def _on_event(self, fields: dict[str, str]) -> None:
+        kind, message_id = fields.get("k"), fields.get("mid", "")
+        if kind == "chunk":
+            await self._chunk(message_id, fields)
+        elif kind == "end":
+            self.served_by[message_id] = fields.get("w", "")
+            await self._end(load_message(fields["m"]), load_reply(fields["r"]))
+        elif kind == "abort":
+            await self._abort(load_message(fields["m"]))
+
+    async def _claim(self, message_id: str) -> bool:
+        """True the first time any ingress is about to hand this message's reply to a channel."""
+        return bool(await self.client.set(self.keys.sent(message_id), "1", nx=True, ex=SENT_TTL))
+
+    async def _chunk(self, message_id: str, fields: dict[str, str]) -> None:
+        live = self.live.get(message_id)
+        if live is None:
+            if "m" not in fields or not await self._claim(message_id):
+                return  # its start was handed out before a restart: at most once
+            message = load_message(fields["m"])
+            queue: asyncio.Queue[str | None] = asyncio.Queue()
+            stream = ReplyStream(
+                message,
+                self._drain(queue),
+                reply_id=fields["rid"],
+                source=fields["src"],
+                model_version=fields.get("mv") or None,
+            )
+            live = self.live[message_id] = Live(message, stream, queue)
+            live.task = asyncio.create_task(self.pipeline.deliver(stream))
+        live.queue.put_nowait(fields["d"])
+
+    async def _drain(self, queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
+        while True:
+            try:
+                delta = await asyncio.wait_for(queue.get(), self.stall)
+            except TimeoutError:
+                log.warning("no reply chunk for %.0fs: ending the reply", self.stall)
+                yield f" … ({self.pipeline.settings.fallback_reply})"
+                return
+            if delta is None:
+                return
+            yield delta
+
+    async def _end(self, message: Message, reply: Reply) -> None:
+        live = self.live.pop(message.id, None)
+        if live is not None:
+            live.queue.put_nowait(None)
+            self._spawn(self._finish(live.task, live.stream, message, reply))
+        elif await self._claim(message.id):
+            stream = ReplyStream(
+                message,
+                _once(reply.text),
+                reply_id=reply.id,
+                source=reply.source,
+                model_version=reply.model_version,
+            )
+            task = asyncio.create_task(self.pipeline.deliver(stream))
+            self._spawn(self._finish(task, stream, message, reply))
+
+    async def _abort(self, message: Message) -> None:
+        live = self.live.pop(message.id, None)
+        fallback = self.pipeline.settings.fallback_reply
+        if live is not None:
+            live.queue.put_nowait(f" … ({fallback})")
+            live.queue.put_nowait(None)
+            reply = Reply(
+                message.id, message.conversation_id, message.channel, "", "fallback", id=live.stream.id
+            )
+            self._spawn(self._finish(live.task, live.stream, message, reply))
+        elif await self._claim(message.id):
+            self._spawn(self._fixed(message, fallback))
+
+    async def _fixed(self, message: Message, text: str) -> None:
+        await self.pipeline.send_text(message, text, "fallback")
+        self.finished += 1
+        self.progress.set()
+
+    async def _finish(
+        self, task: asyncio.Task[bool] | None, stream: ReplyStream, message: Message, reply: Reply
+    ) -> None:
+        """Wait for the channel to send the reply, record its external id, then call `delivered`."""
+        if task is None or not await task:
+            self.finished += 1
+            self.progress.set()
+            return
+        if stream.external_id is not None and reply.source != "fallback":
+            reply = await self.store.attach_external_id(reply, stream.external_id)
+        if reply.source == "fallback":
+            from dataclasses import replace
+
+            reply = replace(reply, text=stream.text)
+        channel = self.pipeline.channels.get(message.channel)
+        if channel is not None:
+            try:
+                await channel.delivered(message, reply)
+            except Exception:
+                log.exception("channel %r failed in delivered()", channel.name)
+        self.finished += 1
+        self.progress.set()
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def stop(self) -> None:
+        """Cancel replies still being handed out (their messages stay answered in the store)."""
+        pending = [*self.tasks, *(live.task for live in self.live.values() if live.task)]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text

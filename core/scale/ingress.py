@@ -1,0 +1,157 @@
+"""`interplay run --role ingress`: channel processes that put messages on the Redis streams.
+
+`submit()` stores the message and appends it to its conversation's partition in one Lua
+script, then returns, so a channel acknowledges upstream only what Redis holds. Replies come
+back on this process's own outbound stream (see delivery.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import TYPE_CHECKING, Any
+
+from ..app import Bot
+from ..bus import BusClosed
+from ..config import InterplayConfig
+from ..contracts import Submitted
+from ..messages import Feedback, Message
+from ..pipeline import Pipeline
+from ..store.base import Status
+from .delivery import ReplyRouter
+from .keys import RedisUnavailable
+from .store import RedisStore, ensure_groups
+
+if TYPE_CHECKING:
+    from ..plugins import PluginRegistry
+
+log = logging.getLogger("interplay.scale.ingress")
+
+
+class RedisIngress:
+    """The `Inbox` channels submit to when the bus runs on Redis."""
+
+    def __init__(self, config: InterplayConfig, store: RedisStore, pipeline: Pipeline, name: str) -> None:
+        self.config = config
+        self.settings = config.bus
+        self.store = store
+        self.pipeline = pipeline
+        self.name = name
+        stall = config.bus.generation_timeout + 3 * config.redis.lease_ttl
+        self.router = ReplyRouter(store, pipeline, store.keys.outbound(name), stall)
+        self.gate: Any = None  # admission limits (set by the bot's operations, when present)
+        self._closed = False
+        self._reader: asyncio.Task[None] | None = None
+        self._side: set[asyncio.Task[Any]] = set()
+        self.accepted = 0
+
+    @property
+    def pending(self) -> int:
+        """Messages this process accepted whose reply it has not handed out yet."""
+        return max(self.accepted - self.router.finished, 0)
+
+    @property
+    def conversations(self) -> int:
+        return len(self.router.live)
+
+    @property
+    def processed(self) -> int:
+        return self.router.finished
+
+    async def recover(self) -> int:
+        """Resume handing out replies addressed to this process (also those sent while it was down)."""
+        await ensure_groups(self.store.client, self.store.keys)
+        self._reader = asyncio.create_task(self.router.run(), name="replies")
+        return 0
+
+    async def submit(self, message: Message) -> Submitted:
+        """Store and enqueue in one step; returns once Redis holds the message."""
+        if self._closed:
+            raise BusClosed("the bot is shutting down; try again in a moment")
+        if self.gate is not None and (refusal := self.gate.refusal(message)) is not None:
+            return await self._refuse(message, refusal)
+        verdict = await self._accept(message)
+        if verdict == "dup":
+            return Submitted.DUPLICATE
+        if verdict in ("busy", "full"):  # stored with status busy, never queued
+            log.info("%s: answering with the busy reply", "bus full" if verdict == "full" else "backlog full")
+            self._spawn(self.pipeline.send_text(message, self.settings.busy_reply, "busy"))
+            return Submitted.BUSY
+        self.accepted += 1
+        return Submitted.ACCEPTED
+
+    async def _accept(self, message: Message) -> str:
+        from redis.exceptions import RedisError
+
+        try:
+            return await self.store.accept(
+                message, enqueue=True, reply_to=self.router.stream, limits=self.settings
+            )
+        except (RedisError, OSError) as exc:  # not stored: the channel must not acknowledge it upstream
+            raise RedisUnavailable(
+                f"cannot store the message in Redis ({exc}): check that redis-server is running; "
+                "the channel will get the message again"
+            ) from None
+
+    async def _refuse(self, message: Message, text: str) -> Submitted:
+        if not await self.store.record_inbound(message):
+            return Submitted.DUPLICATE
+        await self.store.set_status(message.id, Status.BUSY)
+        if text:
+            self._spawn(self.pipeline.send_text(message, text, "limited"))
+        return getattr(Submitted, "LIMITED", Submitted.BUSY)
+
+    async def feedback(self, feedback: Feedback) -> None:
+        await self.store.add_feedback(feedback)
+
+    def cancel(self, conversation_id: str) -> bool:
+        return False  # the reply is produced in a worker process; it runs to its end
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
+    async def drain(self, deadline: float | None = None) -> bool:
+        """Take no new messages; wait up to `deadline` s for replies still coming, then stop reading."""
+        self._closed = True
+        deadline = self.settings.shutdown_deadline if deadline is None else deadline
+        loop = asyncio.get_running_loop()
+        until = loop.time() + deadline
+        while (self.pending or self.router.tasks or self._side) and loop.time() < until:
+            self.router.progress.clear()
+            with contextlib.suppress(TimeoutError):  # re-check now and then: side tasks end silently
+                await asyncio.wait_for(self.router.progress.wait(), 0.1)
+        finished = not self.pending
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self.router.stop()
+        for task in list(self._side):
+            task.cancel()
+        await asyncio.gather(*self._side, return_exceptions=True)
+        return finished
+
+
+class IngressBot(Bot):
+    """A bot process that runs channels only; workers answer the messages it accepts."""
+
+    def __init__(
+        self, config: InterplayConfig, registry: PluginRegistry | None = None, *, name: str | None = None
+    ) -> None:
+        from .roles import require_redis
+
+        require_redis(config, "interplay run --role ingress")
+        empty = {"analyzers": [], "skills": [], "generator": ""}  # those run in the workers
+        config = config.model_copy(update={"pipeline": config.pipeline.model_copy(update=empty)})
+        super().__init__(config, registry, store=RedisStore.from_config(config))
+        # stable across restarts, so a restarted ingress picks up replies addressed to it
+        self.name = name or f"{socket.gethostname()}:{'+'.join(config.pipeline.channels)}"
+        self.ingress: RedisIngress | None = None
+
+    def _make_bus(self) -> Any:
+        assert self.pipeline is not None and isinstance(self.store, RedisStore)
+        self.ingress = RedisIngress(self.config, self.store, self.pipeline, self.name)
+        return self.ingress

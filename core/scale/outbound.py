@@ -1,0 +1,116 @@
+"""The worker's side of reply delivery: reply streams become events on an ingress's outbound stream.
+
+A worker runs the ordinary `Pipeline`; in place of real channels it gets `RemoteChannels`,
+whose channels append each text delta, and then the stored reply, to the outbound stream of
+the ingress process that accepted the message. The first delta claims the message for this
+attempt (see `scripts.EMIT`), so a reply that began to go out is never started a second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..contracts import ReplyStream
+from ..errors import InterplayError
+from ..messages import Message, Reply
+from . import codec, scripts
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from .keys import Keys
+
+log = logging.getLogger("interplay.scale.outbound")
+STARTED_TTL = 7 * 86400  # seconds; long past any redelivery of the message
+
+
+class ReplyTakenOver(InterplayError):
+    """Another attempt already began this reply (this worker lost its partition): stop quietly."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One worker's try at answering one stream entry."""
+
+    token: str  # unique per try: worker name + stream entry id + a counter
+    reply_to: str  # the outbound stream of the ingress that accepted the message
+
+
+class Outbound:
+    """Appends reply events to outbound streams; the fencing lives in the EMIT script."""
+
+    def __init__(self, client: Redis, keys: Keys, worker: str, maxlen: int) -> None:
+        self.client = client
+        self.keys = keys
+        self.worker = worker
+        self.maxlen = maxlen
+        self.attempts: dict[str, Attempt] = {}  # message id -> the try in progress here
+        self.ended: set[str] = set()  # messages whose final event this process appended
+        self.taken_over: set[str] = set()  # messages another attempt is answering
+        self._emit = client.register_script(scripts.EMIT)
+
+    async def emit(self, message: Message, fields: dict[str, str]) -> None:
+        """Append one event for this message's attempt; ReplyTakenOver if another attempt owns it."""
+        attempt = self.attempts[message.id]
+        args: list[str | int] = [attempt.token, STARTED_TTL, self.maxlen]
+        for key, value in {"mid": message.id, **fields}.items():
+            args += [key, value]
+        ok = await self._emit(keys=[self.keys.started(message.id), attempt.reply_to], args=args)
+        if not ok:
+            self.taken_over.add(message.id)
+            raise ReplyTakenOver(f"message {message.id} is being answered by another worker")
+
+    async def resend_stored(self, message: Message, reply: Reply, reply_to: str) -> None:
+        """Re-announce a reply stored by an attempt that crashed before acknowledging it."""
+        fields = {"k": "end", "mid": message.id, "m": codec.dump_message(message)}
+        fields |= {"r": codec.dump_reply(reply), "w": self.worker}
+        await self.client.xadd(reply_to, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+
+    async def abort(self, message: Message, reply_to: str) -> None:
+        """Tell the ingress that a reply begun by a crashed attempt will not be finished."""
+        fields = {"k": "abort", "mid": message.id, "m": codec.dump_message(message), "w": self.worker}
+        await self.client.xadd(reply_to, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+
+
+class OutboundChannel:
+    """Stands in for the channel named `name` inside a worker's pipeline."""
+
+    def __init__(self, name: str, outbound: Outbound) -> None:
+        self.name = name
+        self.outbound = outbound
+
+    async def send(self, reply: ReplyStream) -> None:
+        first = True
+        async for delta in reply:
+            fields = {"k": "chunk", "d": delta}
+            if first:
+                fields |= {
+                    "m": codec.dump_message(reply.message),
+                    "rid": reply.id,
+                    "src": reply.source,
+                    "mv": reply.model_version or "",
+                }
+                first = False
+            await self.outbound.emit(reply.message, fields)
+
+    async def delivered(self, message: Message, reply: Reply) -> None:
+        fields = {"k": "end", "m": codec.dump_message(message), "r": codec.dump_reply(reply)}
+        await self.outbound.emit(message, fields | {"w": self.outbound.worker})
+        self.outbound.ended.add(message.id)
+
+
+class RemoteChannels(dict[str, OutboundChannel]):
+    """Every channel name maps to an `OutboundChannel`: workers serve all channels' messages."""
+
+    def __init__(self, outbound: Outbound) -> None:
+        super().__init__()
+        self.outbound = outbound
+
+    def __missing__(self, name: str) -> OutboundChannel:
+        channel = self[name] = OutboundChannel(name, self.outbound)
+        return channel
+
+    def get(self, name: str, default: object = None) -> OutboundChannel:  # type: ignore[override]
+        return self[name]

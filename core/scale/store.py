@@ -1,0 +1,230 @@
+"""`RedisStore`: the conversation store in Redis, so that any worker can serve any conversation.
+
+Layout (every key under `[redis] prefix`): a hash per message (its JSON and status), a string
+per reply, a list of turns per conversation, dedupe keys with a TTL, one feedback list. Writes
+that belong together go out in one MULTI transaction, so they are applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..messages import Feedback, Message, Reply, Turn
+from ..store.base import ConversationStore, Status
+from . import codec, scripts
+from .keys import GROUP, Keys, check_reachable, connect, redis_url, shown_url
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from ..config import InterplayConfig
+
+KEEP_TURNS = 1000  # per conversation; history() never asks for more than [store] history_turns
+
+
+class RedisStore(ConversationStore):
+    """Conversations, dedupe keys, replies and feedback in Redis."""
+
+    def __init__(self, client: Redis, keys: Keys, *, dedupe_ttl: int = 30 * 86400, url: str = "") -> None:
+        self.client = client
+        self.keys = keys
+        self.dedupe_ttl = dedupe_ttl
+        self.url = url
+        self._accept = client.register_script(scripts.ACCEPT)
+
+    @classmethod
+    def from_config(cls, config: InterplayConfig) -> RedisStore:
+        """The store `[redis]` describes (the connection opens on first use)."""
+        settings = config.redis
+        keys = Keys(settings.prefix, settings.partitions)
+        client = connect(config, decode_responses=True)
+        return cls(client, keys, dedupe_ttl=settings.dedupe_ttl, url=redis_url(config))
+
+    async def open(self) -> None:
+        await check_reachable(self.client, self.url or "the configured Redis")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def __repr__(self) -> str:
+        return f"RedisStore({shown_url(self.url)!r}, prefix={self.keys.prefix!r})"
+
+    # -- messages ----------------------------------------------------------------------------
+    async def seen(self, channel: str, key: str) -> bool:
+        fresh = await self.client.set(self.keys.dedupe(channel, key), "1", nx=True, ex=self.dedupe_ttl)
+        return not fresh
+
+    async def accept(self, message: Message, *, enqueue: bool, reply_to: str = "", limits: Any = None) -> str:
+        """Store a message (and with `enqueue`, append it to its partition): ok, dup, busy or full."""
+        k = self.keys
+        external = message.external_id is not None
+        verdict = await self._accept(
+            keys=[
+                k.dedupe(message.channel, message.external_id or ""),
+                k.message(message.id),
+                k.received,
+                k.user(message.user_id),
+                k.pending,
+                k.backlog,
+                k.inbound_for(message.conversation_id),
+                k.messages,
+            ],
+            args=[
+                "1" if external else "0",
+                codec.dump_message(message),
+                message.id,
+                message.time,
+                message.conversation_id,
+                limits.max_pending if limits else 0,
+                limits.conversation_backlog if limits else 0,
+                self.dedupe_ttl,
+                reply_to,
+                "1" if enqueue else "0",
+            ],
+        )
+        return str(verdict)
+
+    async def record_inbound(self, message: Message) -> bool:
+        return await self.accept(message, enqueue=False) != "dup"
+
+    async def set_status(self, message_id: str, status: Status) -> None:
+        async with self.client.pipeline(transaction=True) as tx:
+            tx.hset(self.keys.message(message_id), "status", status.value)
+            if status is not Status.RECEIVED:
+                tx.zrem(self.keys.received, message_id)
+            await tx.execute()
+
+    async def status_of(self, message_id: str) -> tuple[str | None, str | None]:
+        """A message's status and the id of its stored reply (None, None when unknown)."""
+        status, reply_id = await self.client.hmget(self.keys.message(message_id), ["status", "reply"])
+        return status, reply_id
+
+    async def record_reply(self, message: Message, reply: Reply) -> None:
+        k = self.keys
+        user = codec.dump_turn(Turn("user", message.text, message.id, message.time, message.annotations))
+        assistant = codec.dump_turn(Turn("assistant", reply.text, reply.id, reply.time))
+        async with self.client.pipeline(transaction=True) as tx:
+            tx.set(k.reply(reply.id), codec.dump_reply(reply))
+            tx.hset(
+                k.message(message.id),
+                mapping={"data": codec.dump_message(message), "status": Status.DONE.value, "reply": reply.id},
+            )
+            tx.zrem(k.received, message.id)
+            tx.rpush(k.turns(message.conversation_id), user, assistant)
+            tx.ltrim(k.turns(message.conversation_id), -KEEP_TURNS, -1)
+            tx.set(k.last_reply(message.conversation_id), reply.id)
+            if reply.external_id is not None:
+                tx.set(k.reply_external(reply.channel, reply.external_id), reply.id)
+            await tx.execute()
+
+    async def attach_external_id(self, reply: Reply, external_id: str) -> Reply:
+        """Record the id a channel gave a reply after the worker stored it; returns the updated reply."""
+        from dataclasses import replace
+
+        updated = replace(reply, external_id=external_id)
+        async with self.client.pipeline(transaction=True) as tx:
+            tx.set(self.keys.reply(reply.id), codec.dump_reply(updated), xx=True)
+            tx.set(self.keys.reply_external(reply.channel, external_id), reply.id)
+            await tx.execute()
+        return updated
+
+    async def pending(self) -> list[Message]:
+        ids = await self.client.zrange(self.keys.received, 0, -1)
+        messages = []
+        for message_id in ids:
+            data = await self.client.hget(self.keys.message(message_id), "data")
+            if data is not None:
+                messages.append(codec.load_message(data))
+        return messages
+
+    # -- history -----------------------------------------------------------------------------
+    async def history(self, conversation_id: str, limit: int) -> tuple[Turn, ...]:
+        if limit <= 0:
+            return ()
+        raw = await self.client.lrange(self.keys.turns(conversation_id), -limit, -1)
+        return tuple(codec.load_turn(r) for r in raw)
+
+    async def reset(self, conversation_id: str) -> None:
+        # the turns list is only an index: messages and replies stay stored under their own keys
+        await self.client.delete(self.keys.turns(conversation_id))
+
+    # -- replies and feedback ----------------------------------------------------------------
+    async def get_reply(self, reply_id: str) -> Reply | None:
+        raw = await self.client.get(self.keys.reply(reply_id))
+        return codec.load_reply(raw) if raw else None
+
+    async def reply_by_external_id(self, channel: str, external_id: str) -> Reply | None:
+        reply_id = await self.client.get(self.keys.reply_external(channel, external_id))
+        return await self.get_reply(reply_id) if reply_id else None
+
+    async def last_reply(self, conversation_id: str) -> Reply | None:
+        reply_id = await self.client.get(self.keys.last_reply(conversation_id))
+        return await self.get_reply(reply_id) if reply_id else None
+
+    async def add_feedback(self, feedback: Feedback) -> None:
+        await self.client.rpush(self.keys.feedback, codec.dump_feedback(feedback))
+
+    async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
+        everything = [codec.load_feedback(r) for r in await self.client.lrange(self.keys.feedback, 0, -1)]
+        if reply_ids is None:
+            return sorted(everything, key=lambda f: f.time)
+        wanted = set(reply_ids)
+        return sorted((f for f in everything if f.reply_id in wanted), key=lambda f: f.time)
+
+    async def forget_user(self, user_id: str) -> int:
+        k = self.keys
+        ids = await self.client.smembers(k.user(user_id))
+        conversations: set[str] = set()
+        doomed: list[str] = [k.user(user_id)]
+        for message_id in ids:
+            data, reply_id = await self.client.hmget(k.message(message_id), ["data", "reply"])
+            if data is None:
+                continue
+            conversations.add(codec.load_message(data).conversation_id)
+            doomed += [k.message(message_id)] + ([k.reply(reply_id)] if reply_id else [])
+        for conversation in conversations:
+            doomed += [k.turns(conversation), k.last_reply(conversation)]
+        removed = sum(1 for d in doomed if d.startswith(k.message("")))
+        async with self.client.pipeline(transaction=True) as tx:
+            tx.delete(*doomed)
+            if ids:
+                tx.zrem(k.received, *ids)
+                tx.zrem(k.messages, *ids)
+            for raw in await self.client.lrange(k.feedback, 0, -1):
+                if codec.load_feedback(raw).user_id == user_id:
+                    tx.lrem(k.feedback, 0, raw)
+            await tx.execute()
+        return removed
+
+    # -- the learning loop ---------------------------------------------------------------------
+    async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
+        if opted_out:
+            await self.client.sadd(self.keys.opted_out, user_id)
+        else:
+            await self.client.srem(self.keys.opted_out, user_id)
+
+    async def opted_out(self) -> set[str]:
+        return set(await self.client.smembers(self.keys.opted_out))
+
+    async def exchanges(self, since: float = 0.0) -> list[tuple[Message, Reply | None]]:
+        ids = await self.client.zrangebyscore(self.keys.messages, f"({since}", "+inf")
+        rows: list[tuple[Message, Reply | None]] = []
+        for message_id in ids:
+            data, reply_id = await self.client.hmget(self.keys.message(message_id), ["data", "reply"])
+            if data is not None:
+                reply = await self.get_reply(reply_id) if reply_id else None
+                rows.append((codec.load_message(data), reply))
+        return rows
+
+
+async def ensure_groups(client: Redis, keys: Keys) -> None:
+    """Create the consumer group on every inbound stream (idempotent)."""
+    from redis.exceptions import ResponseError
+
+    for partition in range(keys.partitions):
+        try:
+            await client.xgroup_create(keys.inbound(partition), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise

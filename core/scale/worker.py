@@ -1,0 +1,169 @@
+"""`interplay worker`: consumer-group workers that run analyzers, skills and the generator.
+
+A worker holds leases on some partitions (see leases.py), reads their streams and runs the
+ordinary `Pipeline` on each message. A stream entry is acknowledged only after its reply is
+stored in Redis, so a crash at any point leaves the entry pending for the next owner, which
+answers it unless an earlier attempt had already begun sending a reply (at most once out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from ..app import Bot
+from ..config import InterplayConfig
+from ..logs import message_context
+from ..messages import Message
+from ..pipeline import Pipeline
+from ..store.base import Status
+from . import codec, scripts
+from .keys import GROUP
+from .leases import Leases
+from .outbound import Attempt, Outbound, RemoteChannels
+from .partition import Partition
+from .store import RedisStore, ensure_groups
+
+if TYPE_CHECKING:
+    from ..plugins import PluginRegistry
+
+log = logging.getLogger("interplay.scale.worker")
+
+
+def process_name() -> str:
+    """A name unique to this process: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """Stands where the in-process `Bus` stands in a bot: owns partitions, answers their messages."""
+
+    def __init__(self, config: InterplayConfig, store: RedisStore, pipeline: Pipeline, name: str) -> None:
+        settings = config.redis
+        self.config = config
+        self.store = store
+        self.client = store.client
+        self.keys = store.keys
+        self.pipeline = pipeline
+        self.name = name
+        self.outbound = Outbound(self.client, self.keys, name, settings.outbound_maxlen)
+        self.channels = RemoteChannels(self.outbound)
+        self.capacity = asyncio.Semaphore(settings.worker_concurrency)
+        deadline = config.bus.generation_timeout
+        self.leases = Leases(self.client, self.keys, name, settings.lease_ttl, self._partition, deadline)
+        self._ack = self.client.register_script(scripts.ACK)
+        self._leases_task: asyncio.Task[None] | None = None
+        self._tries = 0
+        self.processed = 0
+        self.gate: Any = None  # admission limits apply at the ingress, where messages arrive
+
+    @property
+    def pending(self) -> int:
+        return sum(len(q) for p in self.leases.owned.values() for q in p.queues.values())
+
+    @property
+    def conversations(self) -> int:
+        return sum(len(p.queues) for p in self.leases.owned.values())
+
+    def _partition(self, number: int) -> Partition:
+        stream = self.keys.inbound(number)
+        return Partition(number, stream, self.client, self.name, self.handle, self.capacity)
+
+    async def recover(self) -> int:
+        """Join the worker pool; partitions taken over are reclaimed before anything new is read."""
+        await ensure_groups(self.client, self.keys)
+        await self.leases.tick()
+        self._leases_task = asyncio.create_task(self.leases.run(), name="leases")
+        log.info("worker %s serving partitions %s", self.name, sorted(self.leases.owned))
+        return 0
+
+    async def handle(self, partition: int, entry_id: str, fields: dict[str, str]) -> None:
+        """Answer one stream entry (once), then acknowledge it. Redis errors propagate: no ack."""
+        from redis.exceptions import RedisError
+
+        message = codec.load_message(fields["m"])
+        with message_context(message.id, message.conversation_id):
+            try:
+                await self._answer_once(message, entry_id, fields.get("to", ""))
+            except (RedisError, OSError):
+                raise
+            except Exception:  # a bug: keep the traceback, and do not retry it forever
+                log.exception("unexpected failure while handling a message")
+            await self._ack(
+                keys=[
+                    self.keys.inbound(partition),
+                    self.keys.pending,
+                    self.keys.backlog,
+                    self.keys.started(message.id),
+                ],
+                args=[GROUP, entry_id, message.conversation_id],
+            )
+            self.processed += 1
+
+    async def _answer_once(self, message: Message, entry_id: str, reply_to: str) -> None:
+        status, reply_id = await self.store.status_of(message.id)
+        if status == Status.DONE and reply_id:  # stored, not acknowledged: say it again, the ingress dedupes
+            reply = await self.store.get_reply(reply_id)
+            if reply is not None:
+                await self.outbound.resend_stored(message, reply, reply_to)
+                return
+        if await self.client.exists(self.keys.started(message.id)):
+            log.warning("an earlier attempt began this reply and stopped: ending it, not answering twice")
+            await self.store.set_status(message.id, Status.FAILED)
+            await self.outbound.abort(message, reply_to)
+            return
+        self._tries += 1
+        self.outbound.attempts[message.id] = Attempt(f"{self.name}:{entry_id}:{self._tries}", reply_to)
+        try:
+            await self.pipeline.handle(message)
+            if message.id not in self.outbound.ended and message.id not in self.outbound.taken_over:
+                await self._settle(message, reply_to)
+        finally:
+            self.outbound.attempts.pop(message.id, None)
+            self.outbound.ended.discard(message.id)
+            self.outbound.taken_over.discard(message.id)
+
+    async def _settle(self, message: Message, reply_to: str) -> None:
+        """The pipeline ended without announcing a final reply: announce the stored one, or abort."""
+        status, reply_id = await self.store.status_of(message.id)
+        reply = await self.store.get_reply(reply_id) if status == Status.DONE and reply_id else None
+        if reply is not None:
+            await self.outbound.resend_stored(message, reply, reply_to)
+        else:
+            await self.outbound.abort(message, reply_to)
+
+    def cancel(self, conversation_id: str) -> bool:
+        return False  # cancelling travels with the ingress's channel; workers are not reachable by it
+
+    async def drain(self, deadline: float | None = None) -> bool:
+        """Finish in-flight messages, hand every partition back, leave the pool."""
+        deadline = self.config.bus.shutdown_deadline if deadline is None else deadline
+        if self._leases_task is not None:
+            self._leases_task.cancel()
+            await asyncio.gather(self._leases_task, return_exceptions=True)
+        await self.leases.stop(deadline)
+        return True
+
+
+class WorkerBot(Bot):
+    """A bot process that opens no channels and answers messages from the Redis streams."""
+
+    def __init__(
+        self, config: InterplayConfig, registry: PluginRegistry | None = None, *, name: str | None = None
+    ) -> None:
+        from .roles import require_redis
+
+        require_redis(config, "interplay worker")
+        config = config.model_copy(update={"pipeline": config.pipeline.model_copy(update={"channels": []})})
+        super().__init__(config, registry, store=RedisStore.from_config(config))
+        self.name = name or process_name()
+        self.worker: Worker | None = None
+
+    def _make_bus(self) -> Any:
+        assert self.pipeline is not None and isinstance(self.store, RedisStore)
+        self.worker = Worker(self.config, self.store, self.pipeline, self.name)
+        self.pipeline.channels = self.worker.channels  # type: ignore[assignment]
+        return self.worker

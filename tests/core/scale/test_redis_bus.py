@@ -1,0 +1,134 @@
+"""The Redis bus in one process: streaming, storing, dedupe, backpressure, at-most-once repeats."""
+
+from __future__ import annotations
+
+import asyncio
+
+from interplay.core import Reply, Submitted
+from interplay.core.scale import codec
+from interplay.core.scale.keys import GROUP, partition_of
+
+from .conftest import scale_config
+from .harness import channel_of, scaled, wait_for
+
+
+async def test_a_reply_streams_back_in_chunks_and_is_stored_in_redis(redis_server, tmp_path):
+    async with scaled(scale_config(redis_server.url, tmp_path), workers=1) as (ingress, (worker,)):
+        reply = await channel_of(ingress).say("hello from the ingress", conversation="c1")
+        assert reply.text == "hello from the ingress"
+        assert reply.deltas == ["hello", " from", " the", " ingress"]  # one event per delta, in order
+        assert reply.source == "generator:echo" and reply.model_version == "echo-1"
+        stored = await worker.store.get_reply(reply.reply.id)  # the worker stored it, in Redis
+        assert stored is not None and stored.text == "hello from the ingress"
+        assert [t.role for t in await ingress.store.history("c1", 10)] == ["user", "assistant"]
+        assert ingress.ingress.router.served_by[reply.reply.message_id] == "w0"
+        client = ingress.store.client
+        stream = ingress.store.keys.inbound_for("c1")
+        # acknowledged (just after the reply went out) and deleted, so the stream stays short
+        await wait_for(lambda: _xlen_is_zero(client, stream), what="the entry to be acknowledged")
+        assert await client.get(ingress.store.keys.pending) == "0"
+
+
+async def test_a_redelivered_message_is_ignored(redis_server, tmp_path):
+    async with scaled(scale_config(redis_server.url, tmp_path)) as (ingress, _):
+        channel = channel_of(ingress)
+        first = await channel.say("once", external_id="upd-1")
+        again = await channel.submit(channel.message("once", external_id="upd-1"))
+        assert first.text == "once" and (await again).source == "duplicate"
+        assert len(channel.sent) == 1
+
+
+async def test_history_and_commands_work_across_the_bus(redis_server, tmp_path):
+    async with scaled(scale_config(redis_server.url, tmp_path), workers=2) as (ingress, _):
+        channel = channel_of(ingress)
+        await channel.say("first")
+        assert (await channel.say("/good")).text.startswith("Thanks")
+        feedback = await ingress.store.feedback_for()
+        assert [f.score for f in feedback] == [1.0]
+        await channel.say("/reset")
+        assert await ingress.store.history("c1", 10) == ()
+
+
+async def test_a_full_conversation_backlog_gets_the_busy_reply(redis_server, tmp_path):
+    data = scale_config(redis_server.url, tmp_path)
+    data["bus"] |= {"conversation_backlog": 2, "busy_reply": "busy, wait"}
+    data["plugins"] = {"echo": {"delay": 0.2}}
+    async with scaled(data) as (ingress, _):
+        channel = channel_of(ingress)
+        futures = [await channel.submit(channel.message(f"m{i}")) for i in range(4)]
+        replies = [await asyncio.wait_for(f, 10) for f in futures]
+        assert [r.text for r in replies] == ["m0", "m1", "busy, wait", "busy, wait"]
+        assert [r.source for r in replies[2:]] == ["busy", "busy"]
+        assert (await channel.say("m4")).text == "m4"  # the backlog drained: accepted again
+
+
+async def test_a_full_bus_answers_busy_instead_of_growing(redis_server, tmp_path):
+    data = scale_config(redis_server.url, tmp_path)
+    data["bus"] |= {"max_pending": 3, "busy_reply": "overloaded"}
+    async with scaled(data, workers=0) as (ingress, _):  # nobody works: the bus fills up
+        channel = channel_of(ingress)
+        submit = ingress.ingress.submit
+        outcomes = [await submit(channel.message("x", conversation=f"c{i}")) for i in range(5)]
+        assert outcomes == [Submitted.ACCEPTED] * 3 + [Submitted.BUSY] * 2
+        await wait_for(lambda: len(channel.sent) == 2, what="two busy replies")
+        assert {r.text for r in channel.sent} == {"overloaded"}
+        keys = ingress.store.keys
+        lengths = [await ingress.store.client.xlen(keys.inbound(p)) for p in range(keys.partitions)]
+        assert sum(lengths) == 3  # the streams hold only what was accepted
+
+
+async def _pending_entry(ingress, text: str, conversation: str = "c9"):
+    """Accept a message with no worker running; return it with its stream entry, claimed by 'ghost'."""
+    channel = channel_of(ingress)
+    message = channel.message(text, conversation)
+    future = await channel.submit(message)
+    keys, client = ingress.store.keys, ingress.store.client
+    stream = keys.inbound(partition_of(conversation, keys.partitions))
+    [[_, [(entry_id, fields)]]] = await client.xreadgroup(GROUP, "ghost", {stream: ">"}, count=1)
+    return message, future, entry_id, fields
+
+
+async def test_a_stored_but_unacknowledged_reply_is_repeated_not_regenerated(redis_server, tmp_path):
+    data = scale_config(redis_server.url, tmp_path)
+    async with scaled(data, workers=0) as (ingress, _):
+        message, future, entry_id, _ = await _pending_entry(ingress, "asked once")
+        # what a worker that crashed between storing the reply and acknowledging it leaves behind
+        reply = Reply(message.id, "c9", "fake", "asked once", "generator:echo")
+        await ingress.store.record_reply(message, reply)
+        end = {"k": "end", "mid": message.id, "m": codec.dump_message(message), "r": codec.dump_reply(reply)}
+        await ingress.store.client.xadd(ingress.store.keys.outbound("ingress"), end)
+        assert (await asyncio.wait_for(future, 10)).text == "asked once"
+        async with scaled(data, workers=1, ingress=False):  # takes the partition over from "ghost"
+            await wait_for(lambda: _acknowledged(ingress, entry_id), what="the entry to be acknowledged")
+            await asyncio.sleep(0.3)
+        assert len(channel_of(ingress).sent) == 1  # repeated by the worker, not handed out twice
+        assert len(await ingress.store.history("c9", 10)) == 2  # stored once, not generated again
+
+
+async def test_a_reply_begun_by_a_lost_attempt_is_ended_not_answered_again(redis_server, tmp_path):
+    data = scale_config(redis_server.url, tmp_path)
+    async with scaled(data, workers=0) as (ingress, _):
+        message, future, entry_id, _ = await _pending_entry(ingress, "half answered")
+        keys, client = ingress.store.keys, ingress.store.client
+        # what a worker that crashed after its first chunk went out leaves behind
+        await client.set(keys.started(message.id), "ghost:attempt")
+        first = {"k": "chunk", "mid": message.id, "d": "half", "m": codec.dump_message(message)}
+        first |= {"rid": "r1", "src": "generator:echo", "mv": "echo-1"}
+        await client.xadd(keys.outbound("ingress"), first)
+        await wait_for(lambda: message.id in ingress.ingress.router.live, what="the live reply")
+        async with scaled(data, workers=1, ingress=False):
+            reply = await asyncio.wait_for(future, 10)
+        assert reply.text.startswith("half … (") and reply.source == "generator:echo"
+        assert len(channel_of(ingress).sent) == 1
+        assert await ingress.store.history("c9", 10) == ()  # the generator did not run again
+        assert await _acknowledged(ingress, entry_id)
+
+
+async def _xlen_is_zero(client, stream: str) -> bool:
+    return await client.xlen(stream) == 0
+
+
+async def _acknowledged(ingress, entry_id: str) -> bool:
+    keys, client = ingress.store.keys, ingress.store.client
+    stream = keys.inbound(partition_of("c9", keys.partitions))
+    return not await client.xrange(stream, entry_id, entry_id)

@@ -1,0 +1,92 @@
+"""RedisStore keeps the store contract: the same tests as the SQLite and memory stores, on Redis."""
+
+from __future__ import annotations
+
+import pytest
+from interplay.core import Message
+from interplay.core.scale.keys import Keys
+from interplay.core.scale.store import RedisStore
+from redis.asyncio import Redis
+
+from tests.core.test_store import (  # the shared contract, collected again here with a Redis store
+    answer,
+    msg,
+    test_dedupe_keys_and_replies_by_external_id,
+    test_feedback_round_trip_and_forget_user,
+    test_history_is_oldest_first_limited_and_reset,
+    test_pending_lists_only_messages_never_started,
+)
+
+__all__ = [
+    "test_dedupe_keys_and_replies_by_external_id",
+    "test_feedback_round_trip_and_forget_user",
+    "test_history_is_oldest_first_limited_and_reset",
+    "test_pending_lists_only_messages_never_started",
+]
+
+
+@pytest.fixture
+async def store(redis_server):
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    s = RedisStore(client, Keys("t", 4), url=redis_server.url)
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_a_second_store_on_the_same_redis_sees_everything(store, redis_server):
+    """What makes scale-out work: any worker process reads what another one wrote."""
+    m = msg("from worker one", external_id="e1", annotations={})
+    assert await store.record_inbound(m)
+    await answer(store, m, "reply one")
+    other = RedisStore(Redis.from_url(redis_server.url, decode_responses=True), Keys("t", 4))
+    try:
+        assert [t.text for t in await other.history("c", 10)] == ["from worker one", "reply one"]
+        assert not await other.record_inbound(msg("again", external_id="e1"))
+        assert (await other.last_reply("c")).text == "reply one"
+    finally:
+        await other.close()
+
+
+async def test_annotations_and_meta_survive_the_round_trip(store):
+    from interplay.core import Annotation
+
+    m = Message("test", "c", "u", "hi", meta={"thread": "t1"}).annotated(
+        {"intent": Annotation("intent", "greet", 0.75, (("greet", 0.75), ("bye", 0.25)))}
+    )
+    await store.record_inbound(m)
+    await answer(store, m, "hello")
+    (turn, _) = await store.history("c", 2)
+    assert turn.annotations["intent"].label == "greet"
+    assert turn.annotations["intent"].top == (("greet", 0.75), ("bye", 0.25))
+    (exported, reply) = (await store.exchanges())[0]
+    assert exported.meta["thread"] == "t1" and reply.text == "hello"
+
+
+async def test_prefixes_keep_two_bots_apart(store, redis_server):
+    other = RedisStore(Redis.from_url(redis_server.url, decode_responses=True), Keys("other", 4))
+    try:
+        assert await store.record_inbound(msg("x", external_id="same"))
+        assert await other.record_inbound(msg("x", external_id="same"))
+    finally:
+        await other.close()
+
+
+async def test_opt_outs_are_shared(store):
+    await store.set_opt_out("u1", True)
+    await store.set_opt_out("u2", True)
+    await store.set_opt_out("u2", False)
+    assert await store.opted_out() == {"u1"}
+
+
+async def test_an_unreachable_redis_says_what_to_do():
+    from interplay.core import InterplayError
+
+    from .redis_server import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    s = RedisStore(Redis.from_url(url, socket_connect_timeout=1), Keys("t", 4), url=url)
+    where = r"cannot reach Redis at redis://127\.0\.0\.1:\d+/0 .*start redis-server or set \[redis\] url"
+    with pytest.raises(InterplayError, match=where):
+        await s.open()
+    await s.close()
