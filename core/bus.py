@@ -16,7 +16,7 @@ from typing import Any
 from .config import BusSettings
 from .contracts import Submitted
 from .errors import InterplayError
-from .limits import AdmissionGate
+from .limits import AdmissionGate, valid_text
 from .logs import message_context
 from .messages import Feedback, Message
 from .pipeline import Pipeline
@@ -63,6 +63,7 @@ class Bus:
     async def _admit(self, message: Message) -> Submitted:
         if self._closed:
             raise BusClosed("the bot is shutting down; try again in a moment")
+        message = valid_text(message)
         await self._capacity.acquire()
         try:
             stored = await self.store.record_inbound(message)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .config import LimitsSettings
 from .messages import Message
 
 log = logging.getLogger("interplay.limits")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_TRACKED_SENDERS = 10_000  # past this, idle buckets are dropped so memory stays bounded
 
 
@@ -58,6 +60,24 @@ class TokenBucket:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+def valid_text(message: Message) -> Message:
+    """The message with lone surrogates (from JSON escapes, odd stdin) replaced by U+FFFD.
+
+    UTF-8 stores and tokenizers reject them, so one bad character would otherwise fail `submit()`.
+    """
+    fields = (message.text, message.user_id, message.conversation_id, message.external_id or "")
+    if all(value.isascii() for value in fields):  # the common case costs a scan of each string
+        return message
+    fixes = {}
+    for name in ("text", "user_id", "conversation_id", "external_id"):
+        value = getattr(message, name)
+        if value and not value.isascii():
+            clean = _SURROGATE.sub("\ufffd", value)
+            if clean != value:
+                fixes[name] = clean
+    return replace(message, **fixes) if fixes else message
 
 
 class AdmissionGate:

@@ -1,0 +1,94 @@
+"""Property-based fuzzing of the core: any message, any ids, through a real bot with a SQLite store."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from interplay.core import Message, Submitted
+from interplay.core.store import SQLiteStore
+from interplay.testing import run_bot
+
+from . import fakes
+from .fuzz_harness import TEXT, LiveBot, traced_bytes
+
+IDS = st.text(max_size=40) | st.sampled_from(["", " ", "c1", "../../etc", "a" * 500])
+MESSAGES = st.builds(
+    lambda text, conv, user, ext: (text, conv, user, ext),
+    TEXT,
+    IDS,
+    IDS,
+    st.none() | IDS,
+)
+FUZZ = settings(database=None, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _bot(tmp_path):
+    return run_bot(
+        fakes,
+        installed=False,
+        analyzers=["length", "intent"],
+        skills=["greet"],
+        generator="recording",
+        store=SQLiteStore(tmp_path / "fuzz.sqlite3"),
+        config={"interplay": {"admins": ["admin"]}, "limits": {"messages_per_minute": 600, "burst": 50}},
+    )
+
+
+async def _one(bot, fields) -> None:
+    text, conv, user, ext = fields
+    channel = bot.channel
+    message = Message(channel.name, conv, user, text, external_id=ext)
+    future = await channel.submit(message)
+    reply = await future
+    if reply.source != "duplicate":
+        assert isinstance(reply.text, str)
+        assert reply.text.encode("utf-8")  # stored and sent text is valid UTF-8
+    channel.sent.clear()
+
+
+def _fuzz(tmp_path, examples: int, measure: bool = False) -> None:
+    with LiveBot(lambda: _bot(tmp_path)) as live:
+        sizes: list[int] = []
+
+        @settings(FUZZ, max_examples=examples)
+        @given(MESSAGES)
+        def feed(fields):
+            live.call(lambda: _one(live.bot, fields))
+            if measure and feed.count in (examples // 10, examples - 1):
+                sizes.append(traced_bytes())
+            feed.count += 1
+
+        feed.count = 0
+        feed()
+        assert feed.count >= examples  # hypothesis ran them all, not fewer
+        bus = live.bot.bot.bus
+        assert bus.pending == 0 and bus.conversations == 0
+        assert not live.bot.bot.errors, live.bot.bot.errors
+        live.assert_clean()
+        if measure:
+            growth = sizes[-1] - sizes[0]
+            assert growth < 8 * 2**20, f"memory grew {growth / 2**20:.1f} MiB over {examples} inputs"
+
+
+def test_any_message_is_answered_without_errors(tmp_path):
+    _fuzz(tmp_path, examples=150)
+
+
+@pytest.mark.slow
+def test_ten_thousand_messages_in_bounded_memory(tmp_path):
+    tracemalloc.start()
+    try:
+        _fuzz(tmp_path, examples=10_000, measure=True)
+    finally:
+        tracemalloc.stop()
+
+
+async def test_lone_surrogates_are_stored_as_replacement_characters():
+    async with run_bot(installed=False) as bot:
+        reply = await bot.say("caf\udce9 \ud83d", user="u\udfff")
+        assert await bot.bot.bus.submit(bot.channel.message("x", external_id="\ud800")) is Submitted.ACCEPTED
+    assert reply.text == "caf\ufffd \ufffd"
+    assert reply.reply is not None and reply.reply.text == "caf\ufffd \ufffd"
