@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import lzma
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,17 +25,22 @@ class Example:
     label: str | None = None
 
 
+COMPRESSED = {".gz": gzip.decompress, ".xz": lzma.decompress}
+
+
 def _suffixes(path: Path) -> list[str]:
     parts = [s.lower() for s in path.suffixes]
-    return parts[:-1] if parts and parts[-1] == ".gz" else parts
+    return parts[:-1] if parts and parts[-1] in COMPRESSED else parts
 
 
 def _read_text(path: Path) -> str:
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
+        raw = path.read_bytes()
+        unpack = COMPRESSED.get(path.suffix.lower())
+        raw = unpack(raw) if unpack else raw
     except FileNotFoundError:
         raise DataFileError(f"data file {path} does not exist: check the path") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, lzma.LZMAError) as exc:
         raise DataFileError(f"cannot read {path}: {exc}") from None
     try:
         return raw.decode("utf-8-sig")
@@ -83,7 +89,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return _jsonl_rows(path, text)
     if ".csv" in suffixes or ".tsv" in suffixes:
         return _csv_rows(path, text)
-    raise DataFileError(f"{path}: unknown file type; use .csv, .tsv or .jsonl (optionally .gz)")
+    raise DataFileError(f"{path}: unknown file type; use .csv, .tsv or .jsonl (optionally .gz or .xz)")
 
 
 def _check_columns(path: Path, rows: list[dict[str, str]], needed: list[str]) -> None:

@@ -218,6 +218,10 @@ def train_classifier(spec: RunSpec, cfg: TrainConfig) -> dict[str, Any]:
             "validation": len(s.validation),
             "test": len(s.test),
         },
+        "files": {
+            k: str(getattr(spec, k)) if getattr(spec, k) else None
+            for k in ("train", "validation", "test", "unlabeled")
+        },
         "history": [vars(r) for r in fit.history],
         **result,
     }
