@@ -9,6 +9,7 @@ import click
 from interplay.core import hookimpl
 
 from .classifier.cli import classifier_command
+from .tagger.cli import tagger_command
 
 
 @click.group()
@@ -35,6 +36,7 @@ def prepare(obj: Any, only: tuple[str, ...], force: bool) -> None:
 
 # classifier.cli imports torch only inside the command, so `interplay --help` stays fast
 train.add_command(classifier_command)
+train.add_command(tagger_command)  # tagger.cli, too, imports torch only inside the command
 
 
 @hookimpl
