@@ -215,3 +215,18 @@ def test_unknown_settings_keys_are_rejected() -> None:
         SlackSettings.model_validate({"signing_secrt": "$env:X"})
     with pytest.raises(ValidationError):
         SlackSettings.model_validate({"bot_token": "xoxb-inline-secret"})
+
+
+async def test_a_port_in_use_is_reported_by_name(slack_env: None, fake_slack: FakeSlackAPI) -> None:
+    from interplay.plugins import slack
+    from interplay.testing import run_bot
+
+    async with run_slack_bot(fake_slack) as rig:
+        taken = {"port": rig.channel.port, "api_base_url": fake_slack.base_url}
+        channels = {"pipeline": {"channels": ["slack", "fake"]}}
+        async with run_bot(slack, installed=False, config=channels, settings={"slack": taken}) as other:
+            assert "slack" not in other.bot.channels
+            assert "choose another plugins.slack.port" in other.bot.status["slack"]
+            assert (
+                await other.say("the other channels keep running")
+            ).text == "the other channels keep running"
