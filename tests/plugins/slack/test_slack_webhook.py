@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+from interplay.core import PluginError
 from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import (
     TEST_SECRET as SECRET,
@@ -169,42 +170,41 @@ async def test_a_channel_message_without_a_mention_is_ignored(rig: SlackRig) -> 
     await assert_nothing_processed(rig)
 
 
+async def start_slack_only(fake: FakeSlackAPI) -> None:
+    """Start and stop a bot whose only channel is slack (PluginError if the channel cannot start)."""
+    from interplay.plugins import slack
+    from interplay.testing import run_bot
+
+    settings = {"slack": {"port": 0, "api_base_url": fake.base_url}}
+    async with run_bot(
+        slack, installed=False, config={"pipeline": {"channels": ["slack"]}}, settings=settings
+    ):
+        pass
+
+
 async def test_missing_secrets_name_the_variable(
     monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlackAPI
 ) -> None:
-    from interplay.testing import run_bot
-
     monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    with pytest.raises(Exception, match="SLACK_SIGNING_SECRET"):
-        async with run_bot(
-            config={"pipeline": {"channels": ["slack"]}},
-            settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}},
-        ):
-            pass
+    with pytest.raises(PluginError, match="export SLACK_SIGNING_SECRET="):
+        await start_slack_only(fake_slack)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.delenv("SLACK_BOT_TOKEN")
-    with pytest.raises(Exception, match="SLACK_BOT_TOKEN"):
-        async with run_bot(
-            config={"pipeline": {"channels": ["slack"]}},
-            settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}},
-        ):
-            pass
+    with pytest.raises(PluginError, match="export SLACK_BOT_TOKEN="):
+        await start_slack_only(fake_slack)
+    assert fake_slack.calls == []  # nothing was tried without both secrets
 
 
 async def test_a_refused_token_is_reported(
     slack_env: None, monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlackAPI
 ) -> None:
-    from interplay.testing import run_bot
-
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
-    with pytest.raises(Exception, match=r"invalid_auth.*SLACK_BOT_TOKEN") as info:
-        async with run_bot(
-            config={"pipeline": {"channels": ["slack"]}},
-            settings={"slack": {"port": 0, "api_base_url": fake_slack.base_url}},
-        ):
-            pass
+    with pytest.raises(PluginError, match=r"invalid_auth.*SLACK_BOT_TOKEN") as info:
+        await start_slack_only(fake_slack)
     assert "xoxb-wrong" not in str(info.value)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    await start_slack_only(fake_slack)  # and the right token starts it
 
 
 def test_unknown_settings_keys_are_rejected() -> None:
