@@ -32,6 +32,7 @@ def _models_dir() -> Path | None:
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--lr", default=5e-5, show_default=True)
+@click.option("--head-lr", type=float, help="Learning rate of the new head [default: --lr].")
 @click.option("--weight-decay", default=0.01, show_default=True)
 @click.option("--warmup-ratio", default=0.1, show_default=True)
 @click.option("--max-length", default=64, show_default=True)
@@ -92,6 +93,7 @@ def classifier_command(**opts: Any) -> None:
         "epochs",
         "batch_size",
         "lr",
+        "head_lr",
         "weight_decay",
         "warmup_ratio",
         "max_length",

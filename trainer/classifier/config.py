@@ -14,6 +14,7 @@ class TrainConfig:
     batch_size: int = 32
     eval_batch_size: int = 128
     lr: float = 5e-5
+    head_lr: float | None = None  # learning rate of the new head (classifier + pooler); default: lr
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_length: int = 64

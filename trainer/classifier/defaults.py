@@ -99,7 +99,9 @@ def default_spec_and_config(kind: str, target: Path, run_dir: Path, *, full: boo
         subsample_per_class=None if full else d.per_class,
         parity_examples=None if full else 1000,
     )
-    cfg = TrainConfig(epochs=d.epochs, lr=d.lr, max_length=d.max_length, patience=0, freeze_layers=1)
+    cfg = TrainConfig(
+        epochs=d.epochs, lr=d.lr, head_lr=2e-3, max_length=d.max_length, patience=0, freeze_layers=1
+    )
     return spec, replace(cfg, epochs=d.full_epochs) if full else cfg
 
 

@@ -130,3 +130,24 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def write_folds_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
+    """report.md for a cross-validation run: one row per fold and the mean."""
+    lines = [
+        f"# {metrics['kind']} classifier: {len(metrics['folds'])}-fold cross-validation",
+        "",
+        "| fold | accuracy | macro-F1 | best epoch |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {f['fold']} | {_fmt(f['accuracy'])} | {_fmt(f['macro_f1'])} | {f['best_epoch']} |"
+        for f in metrics["folds"]
+    ]
+    lines.append(
+        f"| mean ± std | {_fmt(metrics['accuracy_mean'])} ± {_fmt(metrics['accuracy_std'])} | "
+        f"{_fmt(metrics['macro_f1_mean'])} ± {_fmt(metrics['macro_f1_std'])} | |"
+    )
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

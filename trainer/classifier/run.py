@@ -24,7 +24,7 @@ from .evaluate import (
     predict_logits,
     softmax,
 )
-from .report import plot_confusion, plot_history, write_json, write_report
+from .report import plot_confusion, plot_history, write_folds_report, write_json, write_report
 from .train import FitResult, Trainer
 
 log = logging.getLogger("interplay.trainer")
@@ -326,4 +326,5 @@ def cross_validate(spec: RunSpec, cfg: TrainConfig) -> dict[str, Any]:
     }
     spec.out.mkdir(parents=True, exist_ok=True)
     write_json(spec.out / "metrics.json", metrics)
+    write_folds_report(spec.out, metrics)
     return metrics

@@ -59,15 +59,28 @@ def freeze_lower_layers(model: Any, n_layers: int) -> None:
             param.requires_grad = False
 
 
-def adamw(params: list[tuple[str, torch.nn.Parameter]], lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW that leaves biases and LayerNorm weights undecayed."""
+def adamw(
+    params: list[tuple[str, torch.nn.Parameter]], lr: float, weight_decay: float, head_lr: float | None = None
+) -> torch.optim.AdamW:
+    """AdamW that leaves biases and LayerNorm weights undecayed; the fresh head may learn faster."""
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-    trainable = [(n, p) for n, p in params if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": weight_decay},
-        {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
+    groups = []
+    for is_head in (False, True):
+        for decay in (True, False):
+            chosen = [
+                p
+                for n, p in params
+                if p.requires_grad and _is_head(n) == is_head and n.endswith(no_decay) != decay
+            ]
+            if chosen:
+                rate = head_lr if is_head and head_lr else lr
+                groups.append({"params": chosen, "weight_decay": weight_decay if decay else 0.0, "lr": rate})
     return torch.optim.AdamW(groups, lr=lr)
+
+
+def _is_head(name: str) -> bool:
+    """The classification head and the pooler under it (a new task's part of the network)."""
+    return name.startswith("classifier") or ".pooler." in name
 
 
 class Trainer:
@@ -79,7 +92,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.pad_id = pad_id
         freeze_lower_layers(model, cfg.freeze_layers)
-        self.optimizer = adamw(list(model.named_parameters()), cfg.lr, cfg.weight_decay)
+        self.optimizer = adamw(list(model.named_parameters()), cfg.lr, cfg.weight_decay, cfg.head_lr)
         self.rng = random.Random(cfg.seed)
 
     def autocast(self) -> Any:

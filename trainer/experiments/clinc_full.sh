@@ -7,4 +7,4 @@ OUT=${OUT:-runs/clinc_full}
 export OMP_NUM_THREADS=${THREADS:-1} HF_HUB_OFFLINE=1 PYTHONPATH=${PYTHONPATH:-$(trainer/experiments/snapshot.sh)}
 exec nice -n 10 .venv/bin/python -m interplay.trainer.classifier \
   --train "$DATA/train.csv" --validation "$DATA/validation.csv" --test "$DATA/test.csv" \
-  --kind intent --out "$OUT" --epochs 2 --freeze-layers 1 --lr 1e-4 --batch-size 32 --max-length 32 --patience 2 "$@"
+  --kind intent --out "$OUT" --epochs 2 --freeze-layers 1 --lr 1e-4 --head-lr 2e-3 --batch-size 32 --max-length 32 --patience 2 "$@"

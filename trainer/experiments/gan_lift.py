@@ -36,6 +36,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--plain-epochs", type=int, default=10)
     p.add_argument("--gan-epochs", type=int, default=6)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--head-lr", type=float, default=None, help="classifier head (GAN: discriminator head)")
+    p.add_argument("--generator-lr", type=float, default=None, help="default: --head-lr, else --lr")
     p.add_argument("--base", default=None)
     p.add_argument("--max-steps", type=int, default=None, help="smoke runs only")
     return p.parse_args()
@@ -52,6 +54,8 @@ def main() -> None:
     val_file = write_csv(args.out / "validation_small.csv", [(e.text, str(e.label)) for e in val_rows])
     base_cfg = TrainConfig(
         lr=args.lr,
+        head_lr=args.head_lr,
+        generator_lr=args.generator_lr or args.head_lr,
         batch_size=32,
         max_length=32,
         patience=0,

@@ -10,5 +10,5 @@ SUB=(); [ "$PER_CLASS" != 0 ] && SUB=(--subsample-per-class "$PER_CLASS")
 export OMP_NUM_THREADS=${THREADS:-1} HF_HUB_OFFLINE=1 PYTHONPATH=${PYTHONPATH:-$(trainer/experiments/snapshot.sh)}
 exec nice -n 10 .venv/bin/python -m interplay.trainer.classifier \
   --train "$DATA/train.csv" --validation "$DATA/validation.csv" --test "$DATA/test.csv" --oos-label "" \
-  --kind sentiment --out "$OUT" --epochs 1 --freeze-layers 1 --lr 1e-4 --batch-size 32 --max-length 64 \
+  --kind sentiment --out "$OUT" --epochs 1 --freeze-layers 1 --lr 1e-4 --head-lr 2e-3 --batch-size 32 --max-length 64 \
   --patience 0 "${SUB[@]}" "$@"

@@ -100,3 +100,4 @@ def test_cross_validation_reports_each_fold(spec: RunSpec, fast_config: TrainCon
     assert [f["fold"] for f in metrics["folds"]] == [1, 2]
     assert 0 <= metrics["accuracy_mean"] <= 1
     assert (spec.out / "metrics.json").is_file()
+    assert "| mean ± std |" in (spec.out / "report.md").read_text()
