@@ -13,3 +13,10 @@ def register_channels(register: object) -> None:
     from .channel import TelegramChannel
 
     register(TelegramChannel)  # type: ignore[operator]
+
+
+@hookimpl
+def register_commands(cli: object) -> None:
+    from .cli import register
+
+    register(cli)  # type: ignore[arg-type]

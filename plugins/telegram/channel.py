@@ -50,6 +50,7 @@ class TelegramChannel(Channel):
         self.redactor = TokenRedactor("")
         self.sender: TelegramSender | None = None
         self.router: UpdateRouter | None = None
+        self.buttons: FeedbackButtons | None = None
         self.poller: Poller | None = None
         self.webhook: WebhookServer | None = None
         self.inbox: Inbox | None = None
@@ -89,7 +90,7 @@ class TelegramChannel(Channel):
                                  max_retries=0)  # 429s are retried by TelegramSender, with the rest
         return (
             ApplicationBuilder().token(token).base_url(s.api_url).base_file_url(s.file_url)
-            .updater(None).rate_limiter(limiter)
+            .updater(None).rate_limiter(limiter).connection_pool_size(s.connection_pool_size)
             .connect_timeout(s.request_timeout).read_timeout(s.request_timeout)
             .write_timeout(s.request_timeout).pool_timeout(s.request_timeout)
             .get_updates_connect_timeout(s.request_timeout).get_updates_pool_timeout(s.request_timeout)
@@ -184,7 +185,7 @@ class TelegramChannel(Channel):
             log.debug("local answer not sent: %s", exc)
 
     async def _press(self, action: Press) -> None:
-        assert self.inbox is not None
+        assert self.inbox is not None and self.buttons is not None
         try:
             await self.buttons.press(action.query, self.inbox)
         except (Undeliverable, SendFailed) as exc:

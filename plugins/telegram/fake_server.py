@@ -18,6 +18,7 @@ import json
 import random
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,8 @@ class Fault:
 class FakeTelegram:
     """The Bot API subset Interplay uses, with long polling, a webhook pump and fault injection."""
 
-    def __init__(self, token: str = "123456:TEST-token", username: str = "interplay_test_bot") -> None:
+    def __init__(self, token: str = "123456:TEST-token", username: str = "interplay_test_bot",
+                 port: int = 0) -> None:
         self.token = token
         self.username = username
         self.pending: list[dict[str, Any]] = []  # updates not yet confirmed by an offset
@@ -51,6 +53,7 @@ class FakeTelegram:
         self.shuffle = False  # answer getUpdates batches out of order
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)  # chat -> id -> message
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # time.monotonic() of each call, parallel to `calls`
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.blocked: dict[int, str] = {}  # chat -> Forbidden/Bad Request description
         self.webhook: dict[str, Any] = {}
@@ -60,7 +63,8 @@ class FakeTelegram:
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._pump: asyncio.Task[None] | None = None
-        self.port = 0
+        self.port = port
+        self.on_call: Callable[[str, dict[str, Any]], None] | None = None  # sees each successful call
 
     # -- server lifecycle ------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -75,7 +79,7 @@ class FakeTelegram:
         app.router.add_route("*", "/bot{token}/{method}", self._endpoint)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -180,8 +184,12 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = await _params(request)
+        try:
+            params = await _params(request)
+        except ConnectionResetError:  # the client gave up (a cancelled long poll at shutdown)
+            return _error(499, "Client Closed Request")
         self.calls.append((method, params))
+        self.call_times.append(time.monotonic())
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found")
@@ -194,6 +202,8 @@ class FakeTelegram:
             result = await handler(params)
         except ApiError as exc:
             return _error(exc.status, exc.description)
+        if self.on_call is not None:
+            self.on_call(method, params)
         return web.json_response({"ok": True, "result": result})
 
     def _fault(self, method: str, params: dict[str, Any]) -> Fault | None:

@@ -61,6 +61,8 @@ class TelegramSender:
         self.settings = settings
         self.redact = redact
         self._reported: set[tuple[object, str]] = set()
+        # Waiting here is cheaper than in httpcore's queue, which it rescans on every response.
+        self._slots = asyncio.Semaphore(settings.connection_pool_size)
 
     async def call(self, what: str, chat_id: object, request: Callable[[], Awaitable[T]], *,
                    idempotent: bool = True) -> T:
@@ -68,7 +70,8 @@ class TelegramSender:
         attempt = 0
         while True:
             try:
-                return await request()
+                async with self._slots:
+                    return await request()
             except RetryAfter as exc:
                 delay = retry_seconds(exc)
                 why = f"rate limited by Telegram for {delay:.1f}s"
@@ -147,7 +150,8 @@ class TelegramSender:
     async def chat_action(self, chat_id: int, thread_id: int | None = None) -> None:
         """sendChatAction "typing": cosmetic, so one attempt and no retries."""
         try:
-            await self.bot.send_chat_action(chat_id, "typing", message_thread_id=thread_id)
+            async with self._slots:
+                await self.bot.send_chat_action(chat_id, "typing", message_thread_id=thread_id)
         except Exception as exc:
             log.debug("typing action for chat %s failed: %s", chat_id, self.redact(str(exc)))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from interplay.core.bus import BusClosed
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from .inbound import ALLOWED_UPDATES
@@ -57,7 +57,7 @@ class Poller:
                 log.error("Telegram refused the bot token (%s): polling stopped; check TELEGRAM_BOT_TOKEN",
                           self.redact(str(exc)))
                 return
-            except (NetworkError, Conflict, TelegramError) as exc:
+            except TelegramError as exc:  # network errors, 5xx, 409 Conflict (another poller, a webhook)
                 errors += 1
                 await self._pause(errors, exc)
                 continue

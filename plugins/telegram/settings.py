@@ -51,6 +51,9 @@ class TelegramSettings(PluginSettings):
     backoff_base: float = Field(0.5, ge=0)
     backoff_max: float = Field(30.0, ge=0)
     request_timeout: float = Field(10.0, gt=0)
+    # httpx connections for sends (polling has its own). Small on purpose: httpcore scans the
+    # whole pool on every request, and Telegram's 30 messages/s need only a few connections.
+    connection_pool_size: int = Field(16, ge=1)
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSettings:

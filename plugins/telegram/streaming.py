@@ -12,6 +12,8 @@ from telegram import InlineKeyboardMarkup
 from .outbound import TelegramSender
 from .splitting import split_text
 
+TYPING_DELAY = 0.3  # a reply faster than this needs no bubble: it would double the requests
+
 
 @dataclass
 class Target:
@@ -109,6 +111,7 @@ class ReplyWriter:
 async def typing(sender: TelegramSender, target: Target, interval: float) -> AsyncIterator[None]:
     """Keep the "typing…" bubble up while the body runs (Telegram clears it after ~5 s)."""
     async def repeat() -> None:
+        await asyncio.sleep(TYPING_DELAY)
         while True:
             await sender.chat_action(target.chat_id, target.thread_id)
             await asyncio.sleep(interval)

@@ -86,3 +86,18 @@ async def test_killed_process_replays_stored_messages_but_never_resends(
     # The half-sent reply is not sent again (at most once); the stored, unanswered ones are answered once.
     assert fake.texts(72) == [partial, "second", "third"]
     assert fake.count("sendMessage", 72) == 3
+
+
+async def test_update_ids_stay_deduplicated_across_restarts(fake: FakeTelegram, tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    async with telegram_bot(fake, store=SQLiteStore(path)) as bot:
+        first = fake.say(73, "once")
+        await fake.wait_for(lambda: fake.texts(73) == ["once"])
+        await idle(bot)
+    async with telegram_bot(fake, store=SQLiteStore(path)) as bot:
+        fake.inject(first)  # Telegram re-sends an update the previous process had stored
+        fake.say(73, "twice")
+        await fake.wait_for(lambda: len(fake.texts(73)) == 2)
+        await asyncio.sleep(0.2)
+        await idle(bot)
+    assert fake.texts(73) == ["once", "twice"]
