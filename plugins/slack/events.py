@@ -61,9 +61,9 @@ def decide(envelope: dict[str, Any], bot_user_id: str | None) -> Decision:
         return Ignored("event_callback without an event or event_id")
     kind = event.get("type")
     if kind == "app_mention":
-        return _mention(event_id, event, bot_user_id, envelope.get("team_id", ""))
+        return _mention(event_id, event, bot_user_id, text_field(envelope, "team_id"))
     if kind == "message":
-        return _direct_message(event_id, event, bot_user_id, envelope.get("team_id", ""))
+        return _direct_message(event_id, event, bot_user_id, text_field(envelope, "team_id"))
     if kind == "reaction_added":
         return _reaction(event_id, event, bot_user_id)
     return Ignored(f"event type {kind!r} is not handled")
@@ -81,9 +81,9 @@ def _mention(event_id: str, event: dict[str, Any], bot: str | None, team: str) -
         event_id,
         event["channel"],
         event["user"],
-        clean_text(event.get("text", ""), bot),
+        clean_text(text_field(event, "text"), bot),
         ts,
-        event.get("thread_ts") or ts,
+        text_field(event, "thread_ts") or ts,
         team,
     )
 
@@ -98,9 +98,9 @@ def _direct_message(event_id: str, event: dict[str, Any], bot: str | None, team:
         event_id,
         event["channel"],
         event["user"],
-        clean_text(event.get("text", ""), bot),
+        clean_text(text_field(event, "text"), bot),
         event["ts"],
-        event.get("thread_ts"),
+        text_field(event, "thread_ts") or None,
         team,
     )
 
@@ -111,7 +111,7 @@ def _reaction(event_id: str, event: dict[str, Any], bot: str | None) -> Decision
         return Ignored("reaction on something other than a message")
     if bot and event.get("item_user") not in (None, bot):
         return Ignored("reaction on a message that is not the bot's")
-    name = str(event.get("reaction", "")).split("::", 1)[0]  # "+1::skin-tone-3" counts as +1
+    name = text_field(event, "reaction").split("::", 1)[0]  # "+1::skin-tone-3" counts as +1
     score = 1.0 if name in POSITIVE else -1.0 if name in NEGATIVE else 0.0
     if not score:
         return Ignored(f"reaction :{name}: is not feedback")
@@ -124,7 +124,7 @@ def _is_direct(event: dict[str, Any]) -> bool:
     channel_type = event.get("channel_type")
     if channel_type is not None:
         return bool(channel_type == "im")
-    return str(event.get("channel", "")).startswith("D")  # app_mention carries no channel_type
+    return text_field(event, "channel").startswith("D")  # app_mention carries no channel_type
 
 
 def _not_a_person(event: dict[str, Any], bot: str | None) -> str:
@@ -133,13 +133,26 @@ def _not_a_person(event: dict[str, Any], bot: str | None) -> str:
         return "message from a bot"
     if bot and event.get("user") == bot:
         return "the bot's own message"
-    if event.get("subtype") not in PERSON_SUBTYPES:
-        return f"message subtype {event.get('subtype')!r}"
-    if not all(isinstance(event.get(k), str) and event.get(k) for k in ("user", "channel", "ts")):
+    subtype = event.get("subtype")
+    if subtype is not None and (not isinstance(subtype, str) or subtype not in PERSON_SUBTYPES):
+        return f"message subtype {subtype!r}"
+    if not all(text_field(event, k) for k in ("user", "channel", "ts")):
         return "message without user, channel or ts"
-    if not clean_text(str(event.get("text") or ""), bot):
+    if not clean_text(text_field(event, "text"), bot):
         return "message without text"
     return ""
+
+
+def text_field(data: dict[str, Any], key: str) -> str:
+    """A string field of a payload; '' when it is missing or not a string (never trust the shape)."""
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def dict_field(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """An object field of a payload; {} when it is missing or not an object."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def clean_text(text: str, bot: str | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from interplay.core import Feedback, Inbox, Reply
 from interplay.core.store import ConversationStore
 
-from .events import Reaction
+from .events import Reaction, dict_field, text_field
 from .sender import BAD_ACTION, GOOD_ACTION
 
 log = logging.getLogger("interplay.slack")
@@ -35,23 +35,22 @@ class ButtonClick:
 
 def read_button_click(payload: dict[str, Any]) -> ButtonClick | None:
     """The feedback click in an interactivity payload, or None when it holds none of ours."""
-    if payload.get("type") != "block_actions":
-        return None
     actions = payload.get("actions")
-    user = (payload.get("user") or {}).get("id")
-    if not isinstance(actions, list) or not isinstance(user, str):
+    user = text_field(dict_field(payload, "user"), "id")
+    if payload.get("type") != "block_actions" or not isinstance(actions, list) or not user:
         return None
     for action in actions:
-        if isinstance(action, dict) and action.get("action_id") in SCORES and action.get("value"):
-            container = payload.get("container") or {}
-            message = payload.get("message") or {}
-            channel = container.get("channel_id") or (payload.get("channel") or {}).get("id", "")
+        if not isinstance(action, dict):
+            continue
+        score = SCORES.get(text_field(action, "action_id"))
+        if score is not None and text_field(action, "value"):
+            container, channel = dict_field(payload, "container"), dict_field(payload, "channel")
             return ButtonClick(
-                str(action["value"]),
+                action["value"],
                 user,
-                SCORES[action["action_id"]],
-                str(channel),
-                message.get("thread_ts"),
+                score,
+                text_field(container, "channel_id") or text_field(channel, "id"),
+                text_field(dict_field(payload, "message"), "thread_ts") or None,
             )
     return None
 

@@ -22,13 +22,30 @@ SECTION_LIMIT = 3_000  # a section block holds at most 3,000 characters
 EMPTY = "…"  # Slack rejects an empty message
 
 
+def slack_text(text: str) -> str:
+    """Escaped text within Slack's length limit (never cut inside an `&amp;`-style entity)."""
+    body = escape(text)
+    return body[: _cut(body, 0, MAX_TEXT)] or EMPTY
+
+
+def _cut(body: str, start: int, limit: int) -> int:
+    """Where a piece of `body` starting at `start` may end: at most `limit` long, not inside an entity."""
+    end = min(start + limit, len(body))
+    amp = body.rfind("&", start, end)
+    if end < len(body) and amp > start and ";" not in body[amp:end]:
+        return amp
+    return end
+
+
 def reply_blocks(text: str, reply_id: str) -> list[dict[str, Any]]:
     """The final message: the text in sections, then the 👍 / 👎 buttons carrying the reply id."""
-    body = escape(text)[:MAX_TEXT] or EMPTY
-    sections: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": body[i : i + SECTION_LIMIT]}}
-        for i in range(0, len(body), SECTION_LIMIT)
-    ]
+    body = slack_text(text)
+    sections: list[dict[str, Any]] = []
+    start = 0
+    while start < len(body):
+        end = _cut(body, start, SECTION_LIMIT)
+        sections.append({"type": "section", "text": {"type": "mrkdwn", "text": body[start:end]}})
+        start = end
     buttons = [_button("👍", GOOD_ACTION, reply_id), _button("👎", BAD_ACTION, reply_id)]
     return [*sections, {"type": "actions", "block_id": FEEDBACK_BLOCK, "elements": buttons}]
 
@@ -103,7 +120,7 @@ class StreamingMessage:
             self._inflight.add_done_callback(_quiet)  # an abandoned edit's failure needs no report
 
     async def _show(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        body = escape(text)[:MAX_TEXT] or EMPTY
+        body = slack_text(text)
         if body == self._shown and blocks is None:
             return
         self.calls += 1

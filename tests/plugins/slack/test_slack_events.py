@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from interplay.plugins.slack.events import Ignored, Incoming, Reaction, clean_text, decide, escape
+from interplay.plugins.slack.feedback import read_button_click
 from interplay.plugins.slack.testing import direct_message, envelope, mention, reaction
 
 
@@ -61,3 +64,49 @@ def test_clean_text_removes_only_the_bots_mention() -> None:
 def test_escape_round_trips_with_clean_text() -> None:
     text = "<!here> & <https://x|y> a<b"
     assert "<" not in escape(text) and clean_text(escape(text), None) == text
+
+
+ANY = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=5)
+    | st.sampled_from(["im", "U1", "D1", "+1"]),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=4,
+)
+EVENT_KEYS = [
+    "type",
+    "user",
+    "channel",
+    "channel_type",
+    "ts",
+    "thread_ts",
+    "text",
+    "subtype",
+    "bot_id",
+    "reaction",
+    "item",
+    "item_user",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    event=st.dictionaries(st.sampled_from(EVENT_KEYS), ANY, max_size=8),
+    kind=st.sampled_from(["app_mention", "message", "reaction_added"]),
+    team=ANY,
+)
+def test_any_field_types_are_decided_without_raising(event: dict, kind: str, team: object) -> None:
+    decision = decide({"event_id": "Ev1", "team_id": team, "event": {**event, "type": kind}}, "UBOT")
+    if isinstance(decision, Incoming):
+        fields = (decision.channel, decision.user, decision.text, decision.ts, decision.team)
+        assert all(isinstance(v, str) for v in fields)
+        assert decision.thread_ts is None or isinstance(decision.thread_ts, str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["type", "user", "actions", "container", "channel", "message"]), ANY))
+def test_any_interaction_shape_is_read_without_raising(payload: dict) -> None:
+    click = read_button_click({**payload, "type": "block_actions"})
+    assert click is None or all(isinstance(v, str) for v in (click.reply_id, click.user, click.channel))
