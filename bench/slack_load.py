@@ -1,9 +1,10 @@
 """Slack channel under load: N signed events over C channels, each answered exactly once.
 
-Slack's side is played over real HTTP on 127.0.0.1: each channel's events are posted one after
-another (Slack does not wait for the answer), all channels at once, and a share of them is
-delivered again as Slack's retries. The bot answers through slack_sdk to the fake Web API,
-which takes `--api-delay` per call. Checks: every event acknowledged with 200 in under 3 s,
+Slack's side is played over real HTTP on 127.0.0.1, in a child process (as Slack's servers are
+not in the bot's process): each channel's events are posted one after another (Slack does not
+wait for the answer), all channels at once, and a share of them is delivered again as Slack's
+retries. The bot answers through slack_sdk to the fake Web API (in the child too), which takes
+`--api-delay` per call. Checks: every event acknowledged with 200 in under 3 s,
 every event answered exactly once in its own thread, in order within each thread.
 The baseline sends the same messages straight into the bus (no HTTP, no signatures, no Web
 API) with the same store; a Slack run with no Web API delay shows what HTTP, signatures and
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -24,16 +26,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from interplay.core.runner import run
 from interplay.core.store import ConversationStore, MemoryStore, SQLiteStore
+from interplay.plugins.slack.channel import SlackChannel
 from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import (
     TEST_SECRET,
     TEST_TOKEN,
-    SlackRig,
+    SlackEventSender,
     mention,
     run_slack_bot,
     wait_for,
@@ -64,8 +70,8 @@ def _plan(events: int, channels: int) -> dict[str, list[dict[str, Any]]]:
 class SlackSide:
     """Slack's part: posts each channel's events in order, all channels at once, some twice."""
 
-    def __init__(self, rig: SlackRig, retry_share: float, seed: int) -> None:
-        self.rig = rig
+    def __init__(self, sender: SlackEventSender, retry_share: float, seed: int) -> None:
+        self.sender = sender
         self.retry_share = retry_share
         self.rng = random.Random(seed)
         self.acks: list[float] = []
@@ -73,7 +79,7 @@ class SlackSide:
 
     async def post(self, payload: dict[str, Any], retry: int | None) -> None:
         started = time.perf_counter()
-        status, _ = await self.rig.sender.post_event(payload, retry_num=retry)
+        status, _ = await self.sender.post_event(payload, retry_num=retry)
         self.acks.append(time.perf_counter() - started)
         self.statuses[status] += 1
 
@@ -96,37 +102,110 @@ class SlackSide:
         }
 
 
+async def play_slack(
+    fake: FakeSlackAPI, bot_url: str, plan: dict[str, list[dict[str, Any]]], retry_share: float, seed: int
+) -> dict[str, Any]:
+    """Send the plan to the bot at `bot_url`, wait until `fake` has every answer, check them."""
+    events = sum(len(e) for e in plan.values())
+    async with SlackEventSender(bot_url, TEST_SECRET) as sender:
+        side = SlackSide(sender, retry_share, seed)
+        started = time.perf_counter()
+        await asyncio.gather(*(side.channel(e) for e in plan.values()))
+        # stream_interval=1.0 and an instant echo: each answer is one chat.postMessage
+        await wait_for(lambda: len(fake.messages) >= events, timeout=300)
+        answered = time.perf_counter() - started
+        await asyncio.sleep(0.5)  # a late duplicate answer would show up here
+    figures = side.figures()
+    return {
+        "retries": figures["deliveries"] - events,
+        **figures,
+        "answered_s": round(answered, 3),
+        "events_per_s": round(events / answered, 1),
+        "web_api_calls": len(fake.calls),
+        **_check(fake, plan),
+    }
+
+
 async def run_slack(
     events: int, channels: int, retry_share: float, api_delay: float, store_kind: str, seed: int = 1
 ) -> dict[str, Any]:
-    """One run through HTTP, signatures, the bus and slack_sdk; returns the figures and the checks."""
-    os.environ.setdefault("SLACK_SIGNING_SECRET", TEST_SECRET)
-    os.environ.setdefault("SLACK_BOT_TOKEN", TEST_TOKEN)
+    """Bot, fake Web API and Slack's side in one event loop (what the pytest load test runs)."""
+    _secrets()
     plan = _plan(events, channels)
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             FakeSlackAPI(token=TEST_TOKEN, delay=api_delay) as fake,
             run_slack_bot(fake, store=_store(store_kind, tmp, "slack"), stream_interval=1.0) as rig,
         ):
-            side = SlackSide(rig, retry_share, seed)
-            started = time.perf_counter()
-            await asyncio.gather(*(side.channel(e) for e in plan.values()))
-            await wait_for(lambda: rig.channel.delivered_count >= events, timeout=300)
-            answered = time.perf_counter() - started
-            await asyncio.sleep(0.5)  # a late duplicate answer would show up here
-            checks = _check(fake, plan)
-    figures = side.figures()
+            row = await play_slack(fake, rig.channel.url, plan, retry_share, seed)
+            row["bot_delivered"] = rig.channel.delivered_count
     return {
         "pipeline": f"slack+{store_kind}@{api_delay * 1000:g}ms",
         "events": events,
         "channels": channels,
-        "retries": figures["deliveries"] - events,
-        **figures,
-        "answered_s": round(answered, 3),
-        "events_per_s": round(events / answered, 1),
-        "web_api_calls": len(fake.calls),
-        **checks,
+        "processes": 1,
+        **row,
     }
+
+
+def _slack_process(conn: Connection, plan: dict[str, list[dict[str, Any]]], args: tuple[Any, ...]) -> None:
+    """The child process: the fake Web API and Slack's side, so they do not share the bot's loop."""
+    retry_share, api_delay, seed = args
+
+    async def main() -> dict[str, Any]:
+        async with FakeSlackAPI(token=TEST_TOKEN, delay=api_delay) as fake:
+            conn.send(fake.base_url)
+            bot_url = await asyncio.to_thread(conn.recv)
+            return await play_slack(fake, bot_url, plan, retry_share, seed)
+
+    conn.send(run(main()))
+
+
+async def run_slack_split(
+    events: int, channels: int, retry_share: float, api_delay: float, store_kind: str, seed: int = 1
+) -> dict[str, Any]:
+    """The bot in this process; Slack (events and Web API) in a child process, as in production."""
+    _secrets()
+    ctx = multiprocessing.get_context("spawn")
+    conn, child_conn = ctx.Pipe()
+    child = ctx.Process(
+        target=_slack_process, args=(child_conn, _plan(events, channels), (retry_share, api_delay, seed))
+    )
+    child.start()
+    try:
+        api_url = await asyncio.wait_for(asyncio.to_thread(conn.recv), 60)
+        with tempfile.TemporaryDirectory() as tmp:
+            async with _bot(api_url, _store(store_kind, tmp, "slack")) as channel:
+                conn.send(channel.url)
+                row = await asyncio.wait_for(asyncio.to_thread(conn.recv), 360)
+                row["bot_delivered"] = channel.delivered_count
+    finally:
+        child.join(10)
+    return {
+        "pipeline": f"slack+{store_kind}@{api_delay * 1000:g}ms",
+        "events": events,
+        "channels": channels,
+        "processes": 2,
+        **row,
+    }
+
+
+@asynccontextmanager
+async def _bot(api_url: str, store: ConversationStore) -> AsyncIterator[SlackChannel]:
+    """A bot with the slack channel on a free port, answering through the Web API at `api_url`."""
+    from interplay.plugins import slack
+
+    settings = {"slack": {"port": 0, "api_base_url": api_url, "stream_interval": 1.0}}
+    config = {"pipeline": {"channels": ["slack"]}}
+    async with run_bot(slack, installed=False, config=config, settings=settings, store=store) as bot:
+        channel = bot.bot.channels["slack"]
+        assert isinstance(channel, SlackChannel), bot.bot.status
+        yield channel
+
+
+def _secrets() -> None:
+    os.environ.setdefault("SLACK_SIGNING_SECRET", TEST_SECRET)
+    os.environ.setdefault("SLACK_BOT_TOKEN", TEST_TOKEN)
 
 
 def _check(fake: FakeSlackAPI, plan: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -191,7 +270,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def passed(row: dict[str, Any]) -> bool:
     """The acceptance checks for one Slack run."""
     return (
-        row["answered_once"] == row["events"]
+        row["bot_delivered"] == row["events"]
+        and row["answered_once"] == row["events"]
         and row["answered_twice_or_more"] == 0
         and row["in_order"]
         and set(row["statuses"]) == {200}
@@ -206,7 +286,8 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         rows.append(run(run_baseline(args.events, args.channels, kind)))
         # with no Web API delay the difference to the baseline is HTTP, signatures and slack_sdk
         for delay in sorted({0.0, args.api_delay}):
-            rows.append(run(run_slack(args.events, args.channels, args.retry_share, delay, kind)))
+            slack = run_slack if args.one_process else run_slack_split
+            rows.append(run(slack(args.events, args.channels, args.retry_share, delay, kind)))
         print(f"  measured {kind}", file=sys.stderr)
     base = {r["pipeline"].split("+")[1]: r["answered_s"] for r in rows if r["pipeline"].startswith("bus")}
     for r in rows:
@@ -221,6 +302,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--retry-share", type=float, default=0.2, help="share of events Slack delivers again")
     parser.add_argument("--api-delay", type=float, default=0.05, help="seconds each Web API call takes")
+    parser.add_argument("--one-process", action="store_true", help="Slack's side in the bot's event loop")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     rows = measure(args)
