@@ -256,4 +256,4 @@ def _secret(ref: str, what: str) -> str:
     try:
         return resolve_secret(ref, what)
     except ConfigError as exc:
-        raise PluginError(f"plugin 'slack' needs {what}: {exc}") from None
+        raise PluginError(f"plugin 'slack': {exc}") from None
