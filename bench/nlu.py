@@ -57,18 +57,17 @@ def find_run(run: Path | None) -> Path:
     )
 
 
-def export_both(checkpoint: Path, tmp: Path, labels: list[str]) -> dict[str, Path]:
+def export_both(checkpoint: Path, tmp: Path, labels: list[str], max_length: int) -> dict[str, Path]:
     """fp32 and int8 model directories exported from the same checkpoint."""
     from interplay.plugins.nlu.manifest import ModelManifest
     from interplay.trainer.classifier.export import onnx_export, quantize_int8, write_model_dir
 
     fp32 = onnx_export(checkpoint, tmp / "onnx")
     int8 = quantize_int8(tmp / "onnx", tmp / "int8")
-    manifest = ModelManifest(kind="bench", labels=labels, max_length=64)
-    return {
-        "onnx-int8": write_model_dir(int8, checkpoint, tmp / "int8dir", manifest) and tmp / "int8dir",
-        "onnx-fp32": write_model_dir(fp32, checkpoint, tmp / "fp32dir", manifest) and tmp / "fp32dir",
-    }
+    manifest = ModelManifest(kind="bench", labels=labels, max_length=max_length)
+    write_model_dir(int8, checkpoint, tmp / "int8dir", manifest.model_copy(update={"precision": "int8"}))
+    write_model_dir(fp32, checkpoint, tmp / "fp32dir", manifest)
+    return {"onnx-int8": tmp / "int8dir", "onnx-fp32": tmp / "fp32dir"}
 
 
 def onnx_backend(directory: Path, threads: int) -> Callable[[list[str]], np.ndarray]:
@@ -78,7 +77,7 @@ def onnx_backend(directory: Path, threads: int) -> Callable[[list[str]], np.ndar
     return clf.model.run
 
 
-def torch_backend(checkpoint: Path, threads: int) -> Callable[[list[str]], np.ndarray]:
+def torch_backend(checkpoint: Path, threads: int, max_length: int) -> Callable[[list[str]], np.ndarray]:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -87,7 +86,7 @@ def torch_backend(checkpoint: Path, threads: int) -> Callable[[list[str]], np.nd
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
 
     def run(texts: list[str]) -> np.ndarray:
-        enc = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        enc = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         with torch.inference_mode():
             return model(**enc).logits.numpy()
 
@@ -137,10 +136,9 @@ def main() -> None:
     from interplay.trainer.classifier.data import read_examples
 
     run_dir = find_run(args.run)
-    labels = json.loads((run_dir / "metrics.json").read_text())["labels"]
-    test_file = args.test or Path(
-        json.loads((run_dir / "metrics.json").read_text())["files"].get("test") or ""
-    )
+    run_metrics = json.loads((run_dir / "metrics.json").read_text())
+    labels, max_length = run_metrics["labels"], run_metrics["config"]["max_length"]
+    test_file = args.test or Path(run_metrics.get("files", {}).get("test") or "")
     if not test_file.is_file():
         test_file = Path(__file__).parent.parent / "trainer/data/clinc150/test.csv.xz"
     rows = [e for e in read_examples(test_file) if e.label in labels]
@@ -148,9 +146,9 @@ def main() -> None:
     texts, y = [e.text for e in rows], np.array([labels.index(str(e.label)) for e in rows])
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-nlu-") as tmp:
-        dirs = export_both(run_dir / "checkpoint", Path(tmp), labels)
+        dirs = export_both(run_dir / "checkpoint", Path(tmp), labels, max_length)
         backends = {name: onnx_backend(d, args.threads) for name, d in dirs.items()}
-        backends["pytorch-fp32"] = torch_backend(run_dir / "checkpoint", args.threads)
+        backends["pytorch-fp32"] = torch_backend(run_dir / "checkpoint", args.threads, max_length)
         results = {name: accuracy(run, texts, y, labels) for name, run in backends.items()}
         rng = np.random.default_rng(0)
         sample = [
