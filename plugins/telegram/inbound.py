@@ -134,7 +134,11 @@ class UpdateRouter:
         reply = msg.reply_to_message
         if reply is not None and reply.from_user is not None and reply.from_user.id == self.bot_id:
             return True
-        for entity, value in (msg.parse_entities() | msg.parse_caption_entities()).items():
+        try:
+            entities = msg.parse_entities() | msg.parse_caption_entities()
+        except UnicodeError:  # an entity splitting a surrogate pair, or a lone surrogate: read the words
+            return self._addressed_in_words(msg.text or msg.caption or "")
+        for entity, value in entities.items():
             if entity.type == MessageEntity.MENTION and value.lower() == self.mention:
                 return True
             if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == self.bot_id:
@@ -143,6 +147,13 @@ class UpdateRouter:
                 _, _, to = value.partition("@")
                 return not to or "@" + to.lower() == self.mention
         return False
+
+    def _addressed_in_words(self, text: str) -> bool:
+        words = text.lower().split()
+        if words and words[0].startswith("/"):
+            _, _, to = words[0].partition("@")
+            return not to or "@" + to == self.mention
+        return self.mention in words
 
     def _message(self, update: Update, msg: TgMessage, group: bool) -> Message:
         text = msg.text or ""

@@ -6,7 +6,12 @@ import asyncio
 import logging
 
 import pytest
+from interplay.core.bus import BusClosed
+from interplay.plugins.telegram import fake_updates
 from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.polling import MAX_ATTEMPTS, Poller
+from interplay.plugins.telegram.settings import TelegramSettings
+from telegram import Update
 
 from .conftest import telegram_bot
 
@@ -129,3 +134,44 @@ async def test_blocked_chat_is_logged_once_and_not_retried(
     refusals = [r for r in caplog.records if "refused by Telegram" in r.getMessage()]
     assert len(refusals) == 1 and refusals[0].levelno == logging.WARNING
     assert fake.texts(17) == ["others still served"]
+
+
+def _updates(*ids: int, chat: int = 1) -> list[dict]:
+    return [{"update_id": i, "message": fake_updates.message(chat, i, f"m{i}")} for i in ids]
+
+
+async def test_poller_leaves_updates_unconfirmed_when_the_bus_closes() -> None:
+    seen: list[int] = []
+
+    async def handle(update: Update) -> None:
+        if update.update_id == 12:
+            raise BusClosed("shutting down")
+        seen.append(update.update_id)
+
+    poller = Poller(None, handle, TelegramSettings(), str)
+    assert not await poller.process(_updates(11, 12, 13))  # False: stop polling
+    assert seen == [11] and poller.offset == 12  # 12 and 13 are fetched again next time
+
+
+async def test_poller_drops_an_update_that_keeps_failing(caplog: pytest.LogCaptureFixture) -> None:
+    async def handle(update: Update) -> None:
+        if update.update_id == 21:
+            raise RuntimeError("a bug")
+
+    poller = Poller(None, handle, TelegramSettings(), str)
+    for _ in range(MAX_ATTEMPTS - 1):
+        assert await poller.process(_updates(21, 22))
+        assert poller.offset == 21  # retried with the next fetch
+    assert await poller.process(_updates(21, 22))
+    assert poller.offset == 23
+    assert "update 21 dropped" in caplog.text
+
+
+async def test_outbound_rate_limit_is_applied(fake: FakeTelegram) -> None:
+    async with telegram_bot(fake, max_messages_per_second=5):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for chat in range(100, 110):
+            fake.say(chat, "limited")
+        await fake.wait_for(lambda: fake.count("sendMessage") == 10)
+        assert loop.time() - started >= 0.9  # 5 at once, then 5 per second
