@@ -126,7 +126,7 @@ async def test_slacks_retry_pattern_gives_exactly_one_reply(
     slack_env: None, fake_slack: FakeSlackAPI
 ) -> None:
     """The same event four times: the original, then retries 1-3, one of them mid-answer."""
-    async with run_slack_bot(fake_slack, echo_settings={"delay": 0.05}) as rig:
+    async with run_slack_bot(fake_slack, echo_settings={"delay": 0.1}) as rig:
         payload = mention("C7", "one two three four five six", ts="1700000000.000900", event_id="Ev0RETRY")
         first = asyncio.create_task(rig.sender.post_event(payload))
         await wait_for(lambda: fake_slack.calls_to("chat.postMessage"))  # the answer is being streamed
