@@ -91,7 +91,7 @@ EVENT_KEYS = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     event=st.dictionaries(st.sampled_from(EVENT_KEYS), ANY, max_size=8),
     kind=st.sampled_from(["app_mention", "message", "reaction_added"]),
@@ -105,7 +105,7 @@ def test_any_field_types_are_decided_without_raising(event: dict, kind: str, tea
         assert decision.thread_ts is None or isinstance(decision.thread_ts, str)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(["type", "user", "actions", "container", "channel", "message"]), ANY))
 def test_any_interaction_shape_is_read_without_raising(payload: dict) -> None:
     click = read_button_click({**payload, "type": "block_actions"})
