@@ -37,19 +37,54 @@ def export_fp32(model: Any, tokenizer: Any, out: Path, *, opset: int | None = No
 
 
 def quantize_int8(src: Path, dst: Path) -> Path:
-    """Dynamic int8 quantization of the MatMul weights (activations quantized on the fly).
+    """int8 weights in blocks of 32 (MatMulNBits), multiplied with int8-quantized activations.
 
-    Per-channel weight scales keep perplexity close to fp32 for small models, where a few
-    outlier channels would otherwise set the scale of a whole matrix.
+    Measured on SmolLM2-135M (60 DailyDialog replies): ONNX Runtime's `quantize_dynamic`
+    (per-tensor uint8 activations) raised perplexity by 63%, because a few activation channels
+    are huge outliers; block-wise 8-bit weights with accuracy_level=4 (activations quantized on
+    the fly per block of 32) stayed within about 1% at the same decode speed.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import onnx
 
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError as exc:
+        raise ModelError(f"int8 quantization needs onnx-ir ({exc}): pip install 'interplay[train]'") from None
     dst.mkdir(parents=True, exist_ok=True)
-    quantize_dynamic(src / "model.onnx", dst / "model.onnx", op_types_to_quantize=["MatMul"],
-                     per_channel=True, weight_type=QuantType.QInt8,
-                     extra_options={"MatMulConstBOnly": True})
+    model = onnx.load(str(src / "model.onnx"))
+    materialize_tied_weights(model)
+    quantizer = MatMulNBitsQuantizer(model, bits=8, block_size=32, is_symmetric=True, accuracy_level=4,
+                                     op_types_to_quantize=("MatMul",))
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(dst / "model.onnx"), use_external_data_format=False)
     copy_tokenizer(src, dst)
     return dst / "model.onnx"
+
+
+def materialize_tied_weights(model: Any) -> int:
+    """Give MatMuls fed by Transpose(initializer) their own transposed constant.
+
+    With tied embeddings the LM head multiplies by the transposed embedding table, which the
+    quantizer skips as "not constant"; it is the largest matrix of a small model.
+    """
+    import numpy as np
+    from onnx import numpy_helper
+
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    producers = {out: node for node in graph.node for out in node.output}
+    changed = 0
+    for node in graph.node:
+        source = producers.get(node.input[1]) if node.op_type == "MatMul" else None
+        if source is None or source.op_type != "Transpose" or source.input[0] not in initializers:
+            continue
+        perm = next((list(a.ints) for a in source.attribute if a.name == "perm"), None)
+        weight = np.transpose(numpy_helper.to_array(initializers[source.input[0]]), perm)
+        name = f"{node.name.strip('/').replace('/', '_')}_weight"
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), name))
+        node.input[1] = name
+        changed += 1
+    return changed
 
 
 def convert_fp16(src: Path, dst: Path) -> Path:

@@ -46,7 +46,7 @@ def is_prepared(root: Path, variants: tuple[str, ...] = VARIANTS) -> bool:
 
 
 def check_dependencies() -> None:
-    needed = ("torch", "optimum.exporters.onnx", "onnx", "gguf", "accelerate")
+    needed = ("torch", "optimum.exporters.onnx", "onnx", "onnx_ir", "gguf", "accelerate")
     missing = [m for m in needed if not _importable(m)]
     if missing:
         raise ModelError(
