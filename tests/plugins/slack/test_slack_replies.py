@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 
+import pytest
 from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.sender import GOOD_ACTION
-from interplay.plugins.slack.testing import SlackRig, direct_message, mention, run_slack_bot, wait_for
+from interplay.plugins.slack.testing import (
+    TEST_SECRET,
+    TEST_TOKEN,
+    SlackRig,
+    direct_message,
+    mention,
+    run_slack_bot,
+    wait_for,
+)
 
 
 def posts(rig: SlackRig) -> int:
@@ -200,3 +210,14 @@ async def test_a_failed_interim_update_does_not_lose_the_final_text(
         await wait_for(lambda: rig.channel.delivered_count == 1)
     assert fake_slack.calls_to("chat.update")[0].status == 500
     assert fake_slack.thread("D1", None)[0].text == words
+
+
+async def test_no_secret_reaches_the_log_even_at_debug(
+    rig: SlackRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # slack_sdk logs every request at DEBUG
+    await rig.sender.post_event(direct_message("D1", "log me"))
+    await wait_for(lambda: rig.channel.delivered_count == 1)
+    await rig.sender.post_event(direct_message("D1", "forged"), secret="wrong")
+    assert "chat.postMessage" in caplog.text  # the requests were logged...
+    assert TEST_TOKEN not in caplog.text and TEST_SECRET not in caplog.text  # ...without the secrets
