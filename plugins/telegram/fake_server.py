@@ -26,6 +26,7 @@ import aiohttp
 from aiohttp import web
 
 from . import fake_updates
+from .fake_protocol import ApiError, check_text, error, params_of, phrase, public
 
 BOT_ID = 5_000_000
 
@@ -131,7 +132,7 @@ class FakeTelegram:
     def press(self, chat_id: int, message_id: int, data: str, user_id: int | None = None) -> dict[str, Any]:
         """A person presses an inline button under one of the bot's messages."""
         message = self.messages[chat_id][message_id]
-        query = fake_updates.callback(f"q{self._next_update}", user_id or chat_id, data, _public(message))
+        query = fake_updates.callback(f"q{self._next_update}", user_id or chat_id, data, public(message))
         return self.push(callback_query=query)
 
     def inject(self, *items: Any) -> None:
@@ -143,7 +144,7 @@ class FakeTelegram:
              description: str = "", chat_id: int | None = None) -> None:
         """The next `times` calls of `method` answer with an error."""
         for _ in range(times):
-            self.faults[method].append(Fault(status, description or _phrase(status), retry_after,
+            self.faults[method].append(Fault(status, description or phrase(status), retry_after,
                                              chat_id=chat_id))
 
     def slow(self, method: str, seconds: float, *, times: int = 1) -> None:
@@ -182,26 +183,26 @@ class FakeTelegram:
     # -- HTTP ------------------------------------------------------------------------------
     async def _endpoint(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error(401, "Unauthorized")
         method = request.match_info["method"]
         try:
-            params = await _params(request)
+            params = await params_of(request)
         except ConnectionResetError:  # the client gave up (a cancelled long poll at shutdown)
-            return _error(499, "Client Closed Request")
+            return error(499, "Client Closed Request")
         self.calls.append((method, params))
         self.call_times.append(time.monotonic())
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
-            return _error(404, "Not Found")
+            return error(404, "Not Found")
         fault = self._fault(method, params)
         if fault is not None:
             await asyncio.sleep(fault.delay)
             if fault.status != 200:
-                return _error(fault.status, fault.description, fault.retry_after)
+                return error(fault.status, fault.description, fault.retry_after)
         try:
             result = await handler(params)
         except ApiError as exc:
-            return _error(exc.status, exc.description)
+            return error(exc.status, exc.description)
         if self.on_call is not None:
             self.on_call(method, params)
         return web.json_response({"ok": True, "result": result})
@@ -243,7 +244,7 @@ class FakeTelegram:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(params)
-        text = _check_text(params)
+        text = check_text(params)
         message_id = self._new_message_id(chat_id)
         message = {"message_id": message_id, "date": int(time.time()), "chat": fake_updates.chat(chat_id),
                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Interplay test",
@@ -253,11 +254,11 @@ class FakeTelegram:
         if params.get("reply_parameters"):
             message["reply_to"] = params["reply_parameters"].get("message_id")
         self.messages[chat_id][message_id] = message
-        return _public(message)
+        return public(message)
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
-        text = _check_text(params)
+        text = check_text(params)
         markup = params.get("reply_markup")
         if message["text"] == text and message.get("reply_markup") == markup:
             raise ApiError(400, "Bad Request: message is not modified: specified new message content and "
@@ -267,14 +268,14 @@ class FakeTelegram:
         message.pop("reply_markup", None)
         if markup:
             message["reply_markup"] = markup
-        return _public(message)
+        return public(message)
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
         if message.get("reply_markup") == params.get("reply_markup"):
             raise ApiError(400, "Bad Request: message is not modified")
         message["reply_markup"] = params.get("reply_markup")
-        return _public(message)
+        return public(message)
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
         self._chat(params)
@@ -356,74 +357,3 @@ class FakeTelegram:
         finally:
             if own:
                 await session.close()
-
-
-class ApiError(Exception):
-    """An error answer from a Bot API method."""
-
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status, self.description = status, description
-
-
-def _phrase(status: int) -> str:
-    return {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable", 403: "Forbidden", 400: "Bad Request"}.get(status, "Error")
-
-
-def _error(status: int, description: str, retry_after: float | None = None) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
-        body["description"] = f"Too Many Requests: retry after {retry_after}"
-    return web.json_response(body, status=status)
-
-
-def _public(message: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in message.items() if k not in ("by_bot", "edits", "reply_to")}
-
-
-async def _params(request: web.Request) -> dict[str, Any]:
-    """Parameters from the query string, a form or a JSON body; JSON-encoded values decoded."""
-    found: dict[str, Any] = dict(request.query)
-    if request.content_type == "application/json":
-        found.update(await request.json())
-    elif request.can_read_body:
-        found.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
-    for key, value in list(found.items()):
-        if isinstance(value, str) and value[:1] in "[{" and value:
-            with contextlib.suppress(ValueError):
-                found[key] = json.loads(value)
-        elif key in _INTEGERS and isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                found[key] = int(value)
-    return found
-
-
-_INTEGERS = ("chat_id", "message_id", "message_thread_id", "offset", "limit")
-
-
-def _check_text(params: dict[str, Any]) -> str:
-    text = str(params.get("text", ""))
-    if not text.strip():
-        raise ApiError(400, "Bad Request: message text is empty")
-    if len(text.encode("utf-16-le")) // 2 > 4096:
-        raise ApiError(400, "Bad Request: message is too long")
-    mode = params.get("parse_mode")
-    if mode == "MarkdownV2" and _unescaped(text, "_*[]()~`>#+-=|{}.!"):
-        raise ApiError(400, "Bad Request: can't parse entities: character is reserved and must be escaped")
-    if mode == "HTML" and text.count("<") != text.count(">"):
-        raise ApiError(400, "Bad Request: can't parse entities: unsupported start tag")
-    return text
-
-
-def _unescaped(text: str, reserved: str) -> bool:
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char in reserved:
-            return True
-    return False

@@ -15,6 +15,7 @@ from .streaming import Target
 
 GROUP_TYPES = ("group", "supergroup")
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+MAX_BUCKETS = 10_000  # rate-limit state kept before idle users are forgotten
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class UserRateLimit:
         if self.rate <= 0:
             return "ok"
         now = time.monotonic() if now is None else now
+        if len(self._buckets) > MAX_BUCKETS:
+            self._forget_full(now)
         tokens, at, warned = self._buckets.get(user_id, (float(self.burst), now, False))
         tokens = min(float(self.burst), tokens + (now - at) * self.rate)
         if tokens >= 1.0:
@@ -69,6 +72,11 @@ class UserRateLimit:
             return "ok"
         self._buckets[user_id] = (tokens, now, True)
         return "drop" if warned else "warn"
+
+    def _forget_full(self, now: float) -> None:
+        """Drop users whose bucket has refilled: they are back to the start state anyway."""
+        self._buckets = {user: (tokens, at, warned) for user, (tokens, at, warned) in self._buckets.items()
+                         if tokens + (now - at) * self.rate < self.burst}
 
 
 class UpdateRouter:

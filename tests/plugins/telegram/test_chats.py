@@ -6,6 +6,7 @@ import asyncio
 
 from interplay.plugins.telegram import fake_updates
 from interplay.plugins.telegram.fake_server import BOT_ID, FakeTelegram
+from interplay.plugins.telegram.inbound import UserRateLimit
 
 from .conftest import idle, telegram_bot
 
@@ -110,3 +111,13 @@ async def test_forum_topics_are_separate_conversations(fake: FakeTelegram) -> No
         history = await bot.store.history(f"{GROUP}:7", 10)
     assert [t.text for t in history] == ["in topic 7", "in topic 7"]
     assert fake.requests("sendMessage")[0]["message_thread_id"] == 7
+
+
+def test_user_rate_limit_bucket() -> None:
+    limit = UserRateLimit(per_minute=60, burst=2)  # one more message per second
+    assert [limit.take(1, now=0.0) for _ in range(4)] == ["ok", "ok", "warn", "drop"]
+    assert limit.take(2, now=0.0) == "ok"  # per user
+    assert limit.take(1, now=1.0) == "ok"  # refilled one token: allowed, and warned afresh later
+    assert limit.take(1, now=1.0) == "warn"
+    limit._forget_full(now=100.0)
+    assert limit._buckets == {}  # idle users are forgotten; they start full again
