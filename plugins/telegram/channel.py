@@ -55,10 +55,14 @@ class TelegramChannel(Channel):
         self.webhook: WebhookServer | None = None
         self.inbox: Inbox | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._webhook_secret = ""
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         token = self._secret(self.settings.token, "the Telegram bot token", "TELEGRAM_BOT_TOKEN")
+        if self.settings.mode == "webhook":  # checked now: a missing secret must stop the start
+            self._webhook_secret = self._secret(self.settings.webhook_secret, "a webhook secret token",
+                                                "TELEGRAM_WEBHOOK_SECRET")
         self.redactor = TokenRedactor(token)
         self.redactor.install()
         self.app = self._build(token)
@@ -122,8 +126,7 @@ class TelegramChannel(Channel):
 
     async def _open_webhook(self) -> None:
         assert self.sender is not None and self.app is not None
-        secret = self._secret(self.settings.webhook_secret, "a webhook secret token",
-                              "TELEGRAM_WEBHOOK_SECRET")
+        secret = self._webhook_secret
         self.webhook = WebhookServer(self.app.bot, self.handle, self.settings, secret)
         await self.webhook.start()
         bot, s = self.app.bot, self.settings

@@ -72,3 +72,10 @@ def test_settings_reject_unknown_keys_and_need_a_webhook_url() -> None:
     inline = InterplayConfig.model_validate({"plugins": {"telegram": {"token": "123:abc"}}})
     with pytest.raises(PluginError, match="never written inline"):
         registry.settings_for(cls, inline)
+
+
+async def test_webhook_mode_needs_its_secret(fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
+    why = await _failed_start(fake, mode="webhook", webhook_url="https://bot.example.com/telegram")
+    assert "set TELEGRAM_WEBHOOK_SECRET" in why
+    assert fake.count("setWebhook") == 0 and fake.count("getMe") == 0
