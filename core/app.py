@@ -12,6 +12,7 @@ from .bus import Bus
 from .config import InterplayConfig
 from .contracts import Analyzer, Channel, Generator, Plugin, PluginContext, Skill
 from .errors import InterplayError, PluginError
+from .learning import Learning
 from .operations import Operations
 from .pipeline import Pipeline
 from .plugins import PluginRegistry, load_registry
@@ -41,6 +42,8 @@ class Bot:
         *,
         store: ConversationStore | None = None,
     ) -> None:
+        self.learning = Learning(self, config)  # implicit feedback, /forget, /optout, hot swap
+        config = self.learning.promoted_config()  # serve promoted model versions from the start
         self.config = config
         self.registry = registry or load_registry(config)
         self.store = store or open_store(config)
@@ -88,6 +91,7 @@ class Bot:
         self.pipeline.commands.admins = frozenset(self.config.interplay.admins)
         self.bus = self._make_bus()
         self.operations.attach(self.pipeline, self.bus)
+        self.learning.attach(self.pipeline)
         await self.bus.recover()
         for channel in list(channels):
             await self._open_channel(channel)  # type: ignore[arg-type]
@@ -177,6 +181,7 @@ class Bot:
         """
         if self.bus is not None:
             await self.bus.drain()
+        await self.learning.stop()
         for plugin in reversed(self.started):
             await _quietly(plugin.stop(), plugin.name)
         self.started.clear()

@@ -110,6 +110,45 @@ class RedisSettings(Strict):
     timeout: float = Field(5.0, gt=0)  # seconds for any one Redis command
 
 
+class FeedbackSettings(Strict):
+    """Implicit feedback: weak labels computed from the user's next message (core/signals.py)."""
+
+    implicit: bool = True
+    sentiment_analyzer: str = "sentiment"  # the analyzer whose label on the next turn is a signal
+    positive_labels: list[str] = Field(default_factory=lambda: ["positive"])
+    negative_labels: list[str] = Field(default_factory=lambda: ["negative"])
+    sentiment_min_confidence: float = Field(0.7, ge=0.0, le=1.0)
+    sentiment_weight: float = Field(0.3, ge=0.0)  # an explicit /good or /bad weighs 1.0
+    rephrase_weight: float = Field(0.5, ge=0.0)
+    rephrase_similarity: float = Field(0.6, gt=0.0, le=1.0)  # word-and-character overlap, 0..1
+    rephrase_window: float = Field(300.0, gt=0.0)  # seconds: later messages are not a rephrase
+
+
+class LoopSettings(Strict):
+    """The learning loop: hot swap in the bot, and what `interplay loop` does (docs/learning-loop.md)."""
+
+    hot_swap: bool = True  # watch the model registry and take up promoted models
+    watch_interval: float = Field(5.0, gt=0.0)  # seconds between looks at registry.json
+    reload_on_sighup: bool = True
+    min_new_feedback: int = Field(500, ge=1)  # `interplay loop` starts an iteration past this many
+    poll_interval: float = Field(60.0, gt=0.0)  # seconds between `interplay loop` checks
+    method: Literal["lora", "full"] = "lora"
+    epochs: int = Field(2, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    learning_rate: float = Field(2e-4, gt=0.0)
+    batch_size: int = Field(8, ge=1)
+    kto_weight: float = Field(0.5, ge=0.0)  # 0 = supervised on good replies only
+    kto_beta: float = Field(0.1, gt=0.0)
+    lora_rank: int = Field(16, ge=1)
+    min_weight: float = Field(0.25, ge=0.0)  # feedback lighter than this is left out of training
+    variants: list[Literal["fp32", "int8", "fp16"]] = Field(default_factory=lambda: ["int8", "fp16"])
+    golden_fraction: float = Field(0.1, gt=0.0, lt=1.0)  # conversations held out for the gate
+    max_perplexity_increase: float = Field(0.02, ge=0.0)  # relative, on held-out good replies
+    max_score_drop: float = Field(0.0, ge=0.0)  # feedback-signal score, log-prob units per token
+    keep_versions: int = Field(5, ge=1)  # promoted versions kept on disk for rollback
+    threads: int = Field(0, ge=0)  # torch CPU threads for training; 0 = torch's default (all cores)
+
+
 class InterplayConfig(Strict):
     interplay: CoreSettings = Field(default_factory=CoreSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
@@ -118,6 +157,8 @@ class InterplayConfig(Strict):
     store: StoreSettings = Field(default_factory=StoreSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    loop: LoopSettings = Field(default_factory=LoopSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field("defaults", exclude=True)
 

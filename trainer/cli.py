@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-
 from interplay.core import hookimpl
 
 from .classifier.cli import classifier_command
@@ -41,5 +40,8 @@ train.add_command(tagger_command)  # tagger.cli, too, imports torch only inside 
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    from .loop.cli import register as register_loop  # data export, train generator, rollback, loop
+
+    register_loop(models, train, cli)
     cli.add_command(models)
     cli.add_command(train)

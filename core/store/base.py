@@ -6,6 +6,7 @@ import abc
 import enum
 from collections.abc import Iterable
 
+from ..errors import StoreError
 from ..messages import Feedback, Message, Reply, Turn
 
 
@@ -79,3 +80,16 @@ class ConversationStore(abc.ABC):
     @abc.abstractmethod
     async def forget_user(self, user_id: str) -> int:
         """Delete everything stored about a user; returns the number of messages removed."""
+
+    # -- the learning loop: opt-outs and export (not abstract, so other stores keep working) --
+    async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
+        """Exclude a user from (or return them to) training data."""
+        raise StoreError(f"{type(self).__name__} cannot record opt-outs yet: use the sqlite store")
+
+    async def opted_out(self) -> set[str]:
+        """Users excluded from training data."""
+        raise StoreError(f"{type(self).__name__} cannot list opt-outs yet: use the sqlite store")
+
+    async def exchanges(self, since: float = 0.0) -> list[tuple[Message, Reply | None]]:
+        """Every stored message newer than `since` with its annotations and reply, oldest first."""
+        raise StoreError(f"{type(self).__name__} cannot export conversations yet: use the sqlite store")

@@ -19,6 +19,7 @@ class MemoryStore(ConversationStore):
         self.replies: dict[str, Reply] = {}
         self.turns: dict[str, list[Turn]] = defaultdict(list)
         self.feedback: list[Feedback] = []
+        self.opt_outs: set[str] = set()
 
     async def seen(self, channel: str, key: str) -> bool:
         if (channel, key) in self.keys:
@@ -85,5 +86,18 @@ class MemoryStore(ConversationStore):
             del self.messages[m.id]
             self.status.pop(m.id, None)
             self.turns.pop(m.conversation_id, None)
+        gone_ids = {m.id for m in gone}
+        self.replies = {k: r for k, r in self.replies.items() if r.message_id not in gone_ids}
         self.feedback = [f for f in self.feedback if f.user_id != user_id]
         return len(gone)
+
+    async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
+        (self.opt_outs.add if opted_out else self.opt_outs.discard)(user_id)
+
+    async def opted_out(self) -> set[str]:
+        return set(self.opt_outs)
+
+    async def exchanges(self, since: float = 0.0) -> list[tuple[Message, Reply | None]]:
+        by_message = {r.message_id: r for r in self.replies.values()}
+        rows = sorted((m for m in self.messages.values() if m.time > since), key=lambda m: m.time)
+        return [(m, by_message.get(m.id)) for m in rows]

@@ -61,6 +61,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX feedback_by_reply ON feedback (reply_id);
     """,
+    # 2: users who asked (/optout) that their conversations stay out of training data
+    """
+    CREATE TABLE opt_outs (
+        user_id TEXT PRIMARY KEY,
+        time REAL NOT NULL
+    );
+    CREATE INDEX replies_by_message ON replies (message_id);
+    """,
 ]
 
 

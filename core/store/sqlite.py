@@ -319,6 +319,38 @@ class SQLiteStore(ConversationStore):
 
         return int(await self._write(op))
 
+    # -- the learning loop -----------------------------------------------------------------
+    async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
+        if opted_out:
+            sql, args = "INSERT OR REPLACE INTO opt_outs VALUES (?, ?)", (user_id, time.time())
+        else:
+            sql, args = "DELETE FROM opt_outs WHERE user_id=?", (user_id,)  # type: ignore[assignment]
+        await self._write(lambda c: c.execute(sql, args))
+
+    async def opted_out(self) -> set[str]:
+        rows = await self._read(lambda c: c.execute("SELECT user_id FROM opt_outs").fetchall())
+        return {r[0] for r in rows}
+
+    async def exchanges(self, since: float = 0.0) -> list[tuple[Message, Reply | None]]:
+        await self._flush_pending()
+        rows = await self._read(lambda c: c.execute(_EXCHANGES, (since,)).fetchall())
+        return [(_exchange_message(r), _reply(r[9:]) if r[9] is not None else None) for r in rows]
+
+
+_EXCHANGES = (
+    "SELECT m.id, m.conversation_id, m.channel, m.user_id, m.external_id, m.text, m.time, m.meta,"
+    " m.annotations, r.message_id, r.conversation_id, r.channel, r.text, r.source, r.id, r.model_version,"
+    " r.time, r.latency, r.external_id FROM messages m LEFT JOIN replies r ON r.message_id = m.id"
+    " WHERE m.time > ? ORDER BY m.time"
+)
+
+
+def _exchange_message(r: Any) -> Message:
+    return Message(
+        channel=r[2], conversation_id=r[1], user_id=r[3], text=r[5], external_id=r[4], id=r[0], time=r[6],
+        annotations=_load_annotations(r[8]), meta=json.loads(r[7]),
+    )
+
 
 def _insert_key(conn: sqlite3.Connection, channel: str, key: str) -> bool:
     """Insert a dedupe key; True if it already existed."""

@@ -1,0 +1,1 @@
+"""Training data from the conversation store: redacted, versioned, with the conversations it used."""

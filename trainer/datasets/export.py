@@ -1,0 +1,243 @@
+"""`interplay data export`: versioned training datasets from the conversation store.
+
+A dataset directory `<data_dir>/datasets/v0001/` holds:
+
+- `sft.jsonl`       context -> a generator reply people rated good (supervised fine-tuning)
+- `feedback.jsonl`  context, reply and a good/bad label with its weight (the KTO-style loss)
+- `unlabeled.csv`   user utterances (column `text`) for GAN-BERT
+- `dataset.json`    version, counts, options, redactions and the conversation ids it used
+
+Every text is redacted (trainer/datasets/redact.py) and opted-out users are left out. A stable
+hash of the conversation id keeps a fraction of conversations out of training: the first export
+that has enough of them freezes them as the golden set (`<data_dir>/datasets/golden/`) the gate
+compares models on; later held-out conversations are never trained on either.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interplay.core import Feedback, Message, Reply
+from interplay.core.store import ConversationStore
+
+from .redact import Redactor
+
+GOLDEN = "golden"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What goes into a dataset."""
+
+    context_turns: int = 4  # earlier turns kept before each reply
+    min_weight: float = 0.25  # total feedback weight a reply needs to count as labeled
+    golden_fraction: float = 0.1  # conversations held out for the gate (by a stable hash)
+    min_golden: int = 8  # labeled replies the held-out part needs before it is frozen as golden
+    sources: tuple[str, ...] = ("generator:",)  # replies whose source starts so are trainable
+
+
+@dataclass
+class Example:
+    """One rated generator reply in its context."""
+
+    conversation_id: str
+    reply_id: str
+    context: list[dict[str, str]]  # chat messages, oldest first, ending with the user's message
+    reply: str
+    score: float  # weighted mean feedback score, -1..1
+    weight: float  # total feedback weight, capped at 1
+    model_version: str | None
+    kinds: list[str] = field(default_factory=list)
+
+    @property
+    def good(self) -> bool:
+        return self.score > 0
+
+
+@dataclass
+class Collected:
+    """What the export takes from the store, before redaction."""
+
+    examples: list[Example]
+    utterances: list[tuple[str, str]]  # (conversation id, user text)
+    conversations: set[str]
+    feedback_count: int
+    last_feedback_time: float
+    excluded_users: int
+
+
+def held_out(conversation_id: str, fraction: float) -> bool:
+    """A stable choice: the same conversation is held out in every export."""
+    digest = hashlib.sha256(conversation_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def aggregate(feedback: Iterable[Feedback]) -> dict[str, tuple[float, float, list[str]]]:
+    """Per reply: weighted mean score, total weight (capped at 1) and the kinds of feedback."""
+    sums: dict[str, list[Any]] = defaultdict(lambda: [0.0, 0.0, set()])
+    for f in feedback:
+        entry = sums[f.reply_id]
+        entry[0] += f.score * f.weight
+        entry[1] += f.weight
+        entry[2].add(f.kind)
+    return {
+        rid: (s / w if w else 0.0, min(1.0, w), sorted(kinds)) for rid, (s, w, kinds) in sums.items()
+    }
+
+
+def _trainable(reply: Reply | None, options: ExportOptions) -> bool:
+    return reply is not None and reply.source.startswith(options.sources)
+
+
+async def collect(store: ConversationStore, options: ExportOptions) -> Collected:
+    """Read exchanges, feedback and opt-outs; build the rated examples in their context."""
+    opted_out = await store.opted_out()
+    feedback = await store.feedback_for()
+    rated = aggregate(f for f in feedback if f.user_id not in opted_out)
+    turns: dict[str, list[dict[str, str]]] = defaultdict(list)
+    examples, utterances, used = [], [], set()
+    for message, reply in await store.exchanges():
+        if message.user_id in opted_out:
+            continue
+        history = turns[message.conversation_id]
+        if reply is None and message.text.lstrip().startswith("/"):
+            continue  # a chat command, not conversation
+        utterances.append((message.conversation_id, message.text))
+        used.add(message.conversation_id)
+        context = [*history[-options.context_turns:], {"role": "user", "content": message.text}]
+        if reply is not None:
+            history.extend([context[-1], {"role": "assistant", "content": reply.text}])
+        example = _example(message, reply, context, rated, options)
+        if example is not None:
+            examples.append(example)
+    return Collected(examples, utterances, used, len(feedback),
+                     max((f.time for f in feedback), default=0.0), len(opted_out))
+
+
+def _example(message: Message, reply: Reply | None, context: list[dict[str, str]],
+             rated: dict[str, tuple[float, float, list[str]]], options: ExportOptions) -> Example | None:
+    if reply is None or not _trainable(reply, options) or reply.id not in rated:
+        return None
+    score, weight, kinds = rated[reply.id]
+    if weight < options.min_weight or score == 0:
+        return None
+    return Example(message.conversation_id, reply.id, context, reply.text, score, weight,
+                   reply.model_version, kinds)
+
+
+def redacted(example: Example, redactor: Redactor) -> Example:
+    context = [{"role": m["role"], "content": redactor(m["content"])} for m in example.context]
+    return Example(example.conversation_id, example.reply_id, context, redactor(example.reply),
+                   example.score, example.weight, example.model_version, example.kinds)
+
+
+def next_version(root: Path) -> Path:
+    """`root/v0001`, `root/v0002`, ...: the next free dataset directory."""
+    numbers = [int(p.name[1:]) for p in root.glob("v[0-9]*") if p.name[1:].isdigit()]
+    return root / f"v{max(numbers, default=0) + 1:04d}"
+
+
+def latest(root: Path) -> Path | None:
+    """The newest complete dataset directory, if any."""
+    done = sorted((p for p in root.glob("v[0-9]*") if (p / "dataset.json").is_file()), key=lambda p: p.name)
+    return done[-1] if done else None
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _row(example: Example) -> dict[str, Any]:
+    row = asdict(example)
+    row["label"] = example.good
+    return row
+
+
+def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> Path:
+    """Redact, split off held-out conversations, and write the next dataset version."""
+    redactor = Redactor()
+    examples = [redacted(e, redactor) for e in collected.examples]
+    train = [e for e in examples if not held_out(e.conversation_id, options.golden_fraction)]
+    heldout = [e for e in examples if held_out(e.conversation_id, options.golden_fraction)]
+    out = next_version(root)
+    staging = out.with_name(f".{out.name}-staging")
+    staging.mkdir(parents=True, exist_ok=True)
+    counts = {
+        "sft": write_jsonl(staging / "sft.jsonl", (_row(e) for e in train if e.good)),
+        "feedback": write_jsonl(staging / "feedback.jsonl", (_row(e) for e in train)),
+        "unlabeled": _write_utterances(staging / "unlabeled.csv", collected.utterances, redactor, options),
+        "held_out": len(heldout),
+    }
+    golden = freeze_golden(root, heldout, options)
+    meta = {
+        "format": FORMAT,
+        "version": out.name,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "counts": counts,
+        "conversations": sorted({e.conversation_id for e in train} | _utterance_conversations(collected)),
+        "feedback_items": collected.feedback_count,
+        "last_feedback_time": collected.last_feedback_time,
+        "excluded_users": collected.excluded_users,
+        "redactions": dict(redactor.counts),
+        "golden": str(golden) if golden else None,
+        "options": asdict(options),
+    }
+    (staging / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    staging.rename(out)  # a dataset directory is complete or absent
+    return out
+
+
+def _utterance_conversations(collected: Collected) -> set[str]:
+    return {c for c, _ in collected.utterances}
+
+
+def _write_utterances(path: Path, utterances: list[tuple[str, str]], redactor: Redactor,
+                      options: ExportOptions) -> int:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["text"])
+        rows = 0
+        for conversation, text in utterances:
+            if not held_out(conversation, options.golden_fraction) and text.strip():
+                writer.writerow([redactor(text)])
+                rows += 1
+    return rows
+
+
+def freeze_golden(root: Path, heldout: list[Example], options: ExportOptions) -> Path | None:
+    """The frozen golden set: written once, when the held-out part first has enough examples."""
+    golden = root / GOLDEN
+    if (golden / "golden.jsonl").is_file():
+        return golden
+    if len(heldout) < options.min_golden or not any(e.good for e in heldout):
+        return None
+    golden.mkdir(parents=True, exist_ok=True)
+    write_jsonl(golden / "golden.jsonl", (_row(e) for e in heldout))
+    return golden
+
+
+async def export_dataset(store: ConversationStore, root: Path, options: ExportOptions | None = None) -> Path:
+    """Collect from the store and write the next dataset version under `root`."""
+    options = options or ExportOptions()
+    return write_dataset(await collect(store, options), root, options)
