@@ -197,6 +197,9 @@ def save_checkpoint(model: JointTagger, tokenizer: Any, d: Data, path: Path) -> 
 
 def compare(d: Data, spec: TaggerSpec, cfg: TrainConfig, primary: dict[str, Any]) -> dict[str, Any]:
     """Train the other arrangement and score both on the same test rows (separate = tagger + classifier)."""
+    known = set(d.intents)
+    if not known or any(e.intent not in known for e in d.validation + d.test):
+        raise DataFileError("--compare needs an intent on every row, and only intents seen in training")
     intents, intent_run = separate_intents(d, spec, cfg)
     model, tokenizer, trainer, result = fit(d, spec, cfg, joint=spec.mode == "tags")
     other, _, _ = score(model, tokenizer, trainer, d, cfg)
