@@ -65,7 +65,7 @@ class WebhookServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.webhook_listen, self.settings.webhook_port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr,attr-defined]
         self.port = sockets[0].getsockname()[1] if sockets else self.settings.webhook_port
         log.info("webhook listening on %s:%s%s", self.settings.webhook_listen, self.port,
                  self.settings.webhook_path)
