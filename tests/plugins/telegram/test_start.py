@@ -79,3 +79,17 @@ async def test_webhook_mode_needs_its_secret(fake: FakeTelegram, monkeypatch: py
     why = await _failed_start(fake, mode="webhook", webhook_url="https://bot.example.com/telegram")
     assert "set TELEGRAM_WEBHOOK_SECRET" in why
     assert fake.count("setWebhook") == 0 and fake.count("getMe") == 0
+
+
+def test_docs_table_lists_every_setting() -> None:
+    import re
+    from pathlib import Path
+
+    from interplay.plugins.telegram.settings import TelegramSettings
+
+    docs = (Path(__file__).parents[3] / "docs" / "telegram.md").read_text()
+    documented = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", docs, re.M))
+    assert set(documented) == set(TelegramSettings.model_fields)
+    for name, field in TelegramSettings.model_fields.items():
+        if isinstance(field.default, (int, float)) and not isinstance(field.default, bool):
+            assert float(documented[name].strip(" `")) == field.default, name
