@@ -76,7 +76,6 @@ def main() -> None:
     parser.add_argument("--modes", default="baseline,polling,webhook")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    os.environ.setdefault("TELEGRAM_BOT_TOKEN", "123456:TEST-token")  # the fake server's token
     chats = args.chats or (50 if args.quick else 200)
     per_chat = args.per_chat or (10 if args.quick else 20)
     rows = asyncio.run(measure(chats, per_chat, args.modes.split(",")))
