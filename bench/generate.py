@@ -142,8 +142,10 @@ def torch_worker(args: argparse.Namespace, device: str) -> dict[str, Any]:
 
     model, tokenizer = load_checkpoint(parse_source(load_config().plugin_table("onnx").get("source")))
     model.to(device)
-    tokenizer.padding_side = "left"
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    pad = tokenizer.pad_token_id
     chats = [[{"role": "user", "content": p}] for p in PROMPTS]
 
     class Stamp(StoppingCriteria):

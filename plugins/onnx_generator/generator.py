@@ -18,6 +18,7 @@ from .prompting import PromptBuilder, PromptPolicy
 from .sampling import SamplingParams
 from .session import DecoderSession, cuda_usable
 from .settings import OnnxGeneratorSettings
+from .tokenizer import ChatTokenizer
 
 log = logging.getLogger("interplay.plugins.onnx")
 
@@ -138,11 +139,6 @@ class OnnxGenerator(Generator):
             request.cancel()  # no-op when finished; frees the batch slot when the client left
 
 
-def load_tokenizer(path: Path) -> Any:
-    """The model directory's tokenizer (transformers' fast tokenizer; no torch needed)."""
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(path))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load the tokenizer in {path} ({exc}): {model_dir.PREPARE_HINT}") from None
+def load_tokenizer(path: Path) -> ChatTokenizer:
+    """The model directory's tokenizer (tokenizers + jinja2; no transformers, no torch)."""
+    return ChatTokenizer(path)

@@ -50,6 +50,8 @@ def quantize_int8(src: Path, dst: Path) -> Path:
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
     except ImportError as exc:
         raise ModelError(f"int8 quantization needs onnx-ir ({exc}): pip install 'interplay[train]'") from None
+    # it logs every matrix at INFO; a progress bar is already telling the user what happens
+    logging.getLogger(MatMulNBitsQuantizer.__module__).setLevel(logging.WARNING)
     dst.mkdir(parents=True, exist_ok=True)
     model = onnx.load(str(src / "model.onnx"))
     materialize_tied_weights(model)

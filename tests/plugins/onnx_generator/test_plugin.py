@@ -95,3 +95,18 @@ async def test_not_started_is_a_clear_error(tmp_path: Path) -> None:
     generator: Any = OnnxGenerator(OnnxGenerator.Settings(), PluginContext(None, tmp_path, None))
     with pytest.raises(ModelError, match="not started"):
         await anext(generator.tokens([1], generator.sampling()))
+
+
+def test_starting_the_generator_never_imports_torch(tiny_root: Path) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from interplay.core import PluginContext\n"
+        "from interplay.plugins.onnx_generator.generator import OnnxGenerator\n"
+        f"g = OnnxGenerator(OnnxGenerator.Settings(model_dir=Path({str(tiny_root)!r}), threads=1),"
+        " PluginContext(None, Path('.'), None))\n"
+        "asyncio.run(g.start()); asyncio.run(g.stop())\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

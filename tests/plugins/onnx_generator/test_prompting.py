@@ -84,3 +84,35 @@ def test_a_too_long_message_keeps_its_end(tokenizer: Any) -> None:
 def test_budget_below_the_system_prompt_is_a_clear_error(tokenizer: Any) -> None:
     with pytest.raises(ModelError, match="context_tokens"):
         PromptBuilder(tokenizer, POLICY, budget=5).build(Conversation("c", message("hi")))
+
+
+@pytest.mark.parametrize("with_history", [False, True])
+def test_runtime_tokenizer_matches_transformers(tokenizer: Any, tiny_root: Any, with_history: bool) -> None:
+    from interplay.plugins.onnx_generator.tokenizer import ChatTokenizer
+
+    light = ChatTokenizer(tiny_root / "fp32")
+    conv = Conversation("c", message("Café? 🙂 and <b>html</b>"), history(3) if with_history else ())
+    chat = PromptBuilder(tokenizer, POLICY, budget=10_000).chat(conv)
+    expected = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
+    assert light.apply_chat_template(chat) == list(expected)
+    ids = light.encode("naïve déjà vu 🙂")
+    assert light.decode(ids) == tokenizer.decode(ids, skip_special_tokens=True) == "naïve déjà vu 🙂"
+    assert len(light) == len(tokenizer)
+
+
+@pytest.mark.heavy
+def test_runtime_tokenizer_matches_transformers_on_smollm2() -> None:
+    """Needs `interplay models prepare`: the real SmolLM2 tokenizer and chat template."""
+    from interplay.core import load_config
+    from interplay.plugins.onnx_generator.tokenizer import ChatTokenizer
+    from transformers import AutoTokenizer
+
+    path = load_config().models_dir / "generator" / "int8"
+    if not (path / "tokenizer.json").is_file():
+        pytest.skip("run `interplay models prepare` first")
+    reference, light = AutoTokenizer.from_pretrained(path), ChatTokenizer(path)
+    chat = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi 🙂 naïve?"},
+            {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "  spaces  "}]
+    for messages in (chat, chat[1:]):
+        assert light.apply_chat_template(messages) == list(reference.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True))

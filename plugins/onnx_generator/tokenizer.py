@@ -1,0 +1,88 @@
+"""The model directory's tokenizer and chat template, on `tokenizers` and jinja2 alone.
+
+transformers' AutoTokenizer would work too, but importing transformers imports torch wherever
+torch is installed: seconds of start-up and hundreds of MiB for a runtime that never uses it.
+Rendering follows transformers' `apply_chat_template` (sandboxed jinja2, trim_blocks,
+lstrip_blocks, `raise_exception`, `tojson`) and encodes without adding special tokens, as it
+does; a test checks the ids are identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from interplay.core import ModelError
+
+
+def _token_text(value: Any) -> str | None:
+    """tokenizer_config.json writes special tokens as strings or as {"content": ...} objects."""
+    if isinstance(value, dict):
+        return value.get("content")
+    return value if isinstance(value, str) else None
+
+
+class ChatTokenizer:
+    """Encode, decode and render chat prompts the way the model was trained to see them."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        try:
+            self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+            config = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        except Exception as exc:  # tokenizers raises plain Exception for a bad file
+            raise ModelError(f"cannot load the tokenizer in {path} ({exc}): rebuild it with "
+                             "`interplay models prepare --force`") from None
+        template_file = path / "chat_template.jinja"
+        self.chat_template: str | None = config.get("chat_template")
+        if template_file.is_file():
+            self.chat_template = template_file.read_text(encoding="utf-8")
+        names = ("bos_token", "eos_token", "pad_token", "unk_token")
+        self.special = {k: _token_text(config.get(k)) for k in names}
+        self._template: Any = None
+
+    def __len__(self) -> int:
+        return self._tok.get_vocab_size(with_added_tokens=True)
+
+    def get_vocab(self) -> dict[str, int]:
+        return self._tok.get_vocab(with_added_tokens=True)
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=add_special_tokens).ids
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True, **_: Any) -> str:
+        return self._tok.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    def render(self, chat: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        """The prompt text for these messages."""
+        if self._template is None:
+            self._template = _compile(self.chat_template or "")
+        return self._template.render(messages=chat, add_generation_prompt=add_generation_prompt,
+                                     **{k: v for k, v in self.special.items() if v is not None})
+
+    def apply_chat_template(self, chat: list[dict[str, str]], add_generation_prompt: bool = True,
+                            tokenize: bool = True) -> Any:
+        """Same call shape as transformers' method, so prompt code works with either tokenizer."""
+        text = self.render(chat, add_generation_prompt)
+        return self.encode(text) if tokenize else text
+
+
+def _compile(source: str) -> Any:
+    from jinja2 import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        raise TemplateError(message)
+
+    def tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, **kwargs: Any) -> str:
+        return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, **kwargs)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda fmt: dt.datetime.now().strftime(fmt)
+    return env.from_string(source)
