@@ -1,0 +1,1 @@
+"""The learning loop: train the generator from feedback, gate it, promote it."""
