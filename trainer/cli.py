@@ -7,6 +7,7 @@ from typing import Any
 import click
 from interplay.core import hookimpl
 
+from .augment.cli import augment_command
 from .classifier.cli import classifier_command
 from .tagger.cli import tagger_command
 
@@ -36,6 +37,7 @@ def prepare(obj: Any, only: tuple[str, ...], force: bool) -> None:
 # classifier.cli imports torch only inside the command, so `interplay --help` stays fast
 train.add_command(classifier_command)
 train.add_command(tagger_command)  # tagger.cli, too, imports torch only inside the command
+train.add_command(augment_command)  # augment.cli, too
 
 
 @hookimpl

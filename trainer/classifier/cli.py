@@ -59,6 +59,8 @@ def _models_dir() -> Path | None:
 @click.option("--threshold", type=float, help="Fixed confidence threshold (default: chosen on validation).")
 @click.option("--no-export", is_flag=True, help="Train and report only.")
 @click.option("--no-quantize", is_flag=True, help="Export fp32 instead of int8.")
+@click.option("--augment", is_flag=True, help="Add generated utterances a discriminator keeps.")
+@click.option("--augmented", type=_FILE, help="Add generated text,label rows (from `train augment`).")
 def classifier_command(**opts: Any) -> None:
     """Train an intent or sentiment classifier, report on it and export it to a model directory."""
     from .config import TrainConfig
@@ -88,6 +90,7 @@ def classifier_command(**opts: Any) -> None:
         export=not opts["no_export"],
         quantize=not opts["no_quantize"],
         model_dir=model_dir,
+        augment=_augment_hook(opts),
     )
     keys = (
         "epochs",
@@ -107,6 +110,21 @@ def classifier_command(**opts: Any) -> None:
     )
     metrics = train_classifier(spec, TrainConfig(**{k: opts[k] for k in keys}))
     click.echo(summary_line(metrics, spec.out))
+
+
+def _augment_hook(opts: dict[str, Any]) -> Any:
+    """RunSpec.augment for --augment (generate now) or --augmented FILE (rows made earlier)."""
+    from ..augment import hook
+
+    if opts["augment"] and opts["augmented"]:
+        raise click.UsageError("use either --augment or --augmented FILE, not both")
+    if opts["augmented"]:
+        return hook.from_file(opts["augmented"])
+    if opts["augment"]:
+        from ..augment.config import AugmentConfig
+
+        return hook.inline(AugmentConfig(generator_updates=True), None, opts["base"], opts["out"] / "augment")
+    return None
 
 
 def summary_line(metrics: dict[str, Any], out: Path) -> str:
