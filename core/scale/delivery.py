@@ -18,6 +18,7 @@ from ..contracts import ReplyStream
 from ..messages import Message, Reply
 from ..pipeline import Pipeline
 from .codec import load_message, load_reply
+from .keys import stop_if_cancelled
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -38,6 +39,7 @@ class Live:
     stream: ReplyStream
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[bool] | None = None
+    sequence: int = 0  # the last chunk number handed on
 
 
 class ReplyRouter:
@@ -53,7 +55,9 @@ class ReplyRouter:
         self.live: dict[str, Live] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.finished = 0
+        self.stopping = False
         self.progress = asyncio.Event()  # set whenever a reply is finished (drain waits on it)
+        self._last_send: dict[str, asyncio.Task[bool]] = {}  # conversation -> its newest send
         self.served_by: dict[str, str] = {}  # message id -> worker (for tests and logs)
 
     @property
@@ -65,7 +69,7 @@ class ReplyRouter:
         from redis.exceptions import RedisError
 
         position = await self.client.get(self.position_key) or "0-0"
-        while True:
+        while not self.stopping:  # a flag as well as cancel(): redis-py may swallow a cancellation
             try:
                 response = await self.client.xread({self.stream: position}, count=100, block=READ_BLOCK_MS)
                 for _, entries in response or ():
@@ -74,6 +78,7 @@ class ReplyRouter:
                         position = entry_id
                     await self.client.set(self.position_key, position)
             except (RedisError, OSError) as exc:
+                stop_if_cancelled()
                 log.warning("cannot read replies from Redis: %s; retrying", exc)
                 await asyncio.sleep(1.0)
 
@@ -106,8 +111,30 @@ class ReplyRouter:
                 model_version=fields.get("mv") or None,
             )
             live = self.live[message_id] = Live(message, stream, queue)
-            live.task = asyncio.create_task(self.pipeline.deliver(stream))
+            live.task = self._deliver_in_order(stream)
+        sequence = int(fields.get("n", 0))
+        if sequence and sequence <= live.sequence:
+            return
+        live.sequence = sequence
         live.queue.put_nowait(fields["d"])
+
+    def _deliver_in_order(self, stream: ReplyStream) -> asyncio.Task[bool]:
+        """Hand a reply to its channel once the conversation's previous reply is out (slow channels)."""
+        conversation = stream.message.conversation_id
+        before = self._last_send.get(conversation)
+        task = asyncio.create_task(self._deliver_after(before, stream))
+        self._last_send[conversation] = task
+        task.add_done_callback(lambda t: self._forget_send(conversation, t))
+        return task
+
+    async def _deliver_after(self, before: asyncio.Task[bool] | None, stream: ReplyStream) -> bool:
+        if before is not None:
+            await asyncio.wait([before])
+        return await self.pipeline.deliver(stream)
+
+    def _forget_send(self, conversation: str, task: asyncio.Task[bool]) -> None:
+        if self._last_send.get(conversation) is task:
+            del self._last_send[conversation]
 
     async def _drain(self, queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
         while True:
@@ -134,8 +161,7 @@ class ReplyRouter:
                 source=reply.source,
                 model_version=reply.model_version,
             )
-            task = asyncio.create_task(self.pipeline.deliver(stream))
-            self._spawn(self._finish(task, stream, message, reply))
+            self._spawn(self._finish(self._deliver_in_order(stream), stream, message, reply))
 
     async def _abort(self, message: Message) -> None:
         live = self.live.pop(message.id, None)
@@ -185,7 +211,7 @@ class ReplyRouter:
 
     async def stop(self) -> None:
         """Cancel replies still being handed out (their messages stay answered in the store)."""
-        pending = [*self.tasks, *(live.task for live in self.live.values() if live.task)]
+        pending = [*self.tasks, *self._last_send.values()]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

@@ -21,7 +21,7 @@ from ..messages import Feedback, Message
 from ..pipeline import Pipeline
 from ..store.base import Status
 from .delivery import ReplyRouter
-from .keys import RedisUnavailable
+from .keys import RedisUnavailable, stop_task
 from .store import RedisStore, ensure_groups
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ class RedisIngress:
             log.info("%s: answering with the busy reply", "bus full" if verdict == "full" else "backlog full")
             self._spawn(self.pipeline.send_text(message, self.settings.busy_reply, "busy"))
             return Submitted.BUSY
-        self.accepted += 1
+        if verdict == "ok":  # "again": a retried call whose first run went through
+            self.accepted += 1
         return Submitted.ACCEPTED
 
     async def _accept(self, message: Message) -> str:
@@ -125,9 +126,8 @@ class RedisIngress:
             with contextlib.suppress(TimeoutError):  # re-check now and then: side tasks end silently
                 await asyncio.wait_for(self.router.progress.wait(), 0.1)
         finished = not self.pending
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        self.router.stopping = True
+        await stop_task(self._reader, "the reply reader")
         await self.router.stop()
         for task in list(self._side):
             task.cancel()

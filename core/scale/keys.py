@@ -7,6 +7,7 @@ its id), which is what keeps its messages in order across worker processes.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,10 @@ def connect(config: InterplayConfig, **kw: Any) -> Redis:
     """A redis-py asyncio client with timeouts on every command (not yet connected)."""
     try:
         from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError as LostConnection
+        from redis.exceptions import TimeoutError as CommandTimeout
     except ImportError:
         raise InterplayError("the Redis bus needs redis-py: pip install 'redis>=5'") from None
     timeout = config.redis.timeout
@@ -130,7 +135,11 @@ def connect(config: InterplayConfig, **kw: Any) -> Redis:
         redis_url(config),
         socket_timeout=kw.pop("socket_timeout", timeout),
         socket_connect_timeout=timeout,
-        health_check_interval=30,
+        health_check_interval=1,  # a connection idle that long is checked first: Redis may have restarted
+        # a pooled connection from before a Redis restart fails once: retry on a fresh one (every
+        # step is safe to repeat: scripts detect re-runs, reply chunks carry sequence numbers)
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        retry_on_error=[LostConnection, CommandTimeout],
         **kw,
     )
 
@@ -145,3 +154,26 @@ async def check_reachable(client: Redis, url: str) -> None:
         raise RedisUnavailable(
             f"cannot reach Redis at {shown_url(url)} ({exc}): start redis-server or set [redis] url"
         ) from None
+
+
+def stop_if_cancelled() -> None:
+    """Re-raise a cancellation that a library turned into a connection error on its way out.
+
+    Retry loops catch Redis errors; without this check a loop cancelled mid-command could
+    take the cancellation for a network failure and run on, and its owner would wait forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def stop_task(task: asyncio.Task[Any] | None, what: str, grace: float = 5.0) -> None:
+    """Cancel a loop task and wait a bounded time for it (its loop also checks a stop flag)."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=grace)
+    if not done:
+        import logging
+
+        logging.getLogger("interplay.scale").warning("%s did not stop within %.0fs", what, grace)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import scripts
-from .keys import Keys
+from .keys import Keys, stop_if_cancelled
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -46,15 +46,17 @@ class Leases:
         self._release = client.register_script(scripts.RELEASE)
         self._renewed_at = time.monotonic()
         self._releasing: set[asyncio.Task[None]] = set()
+        self.stopping = False
 
     async def run(self) -> None:
         """Rebalance forever, every third of the lease TTL."""
         from redis.exceptions import RedisError
 
-        while True:
+        while not self.stopping:  # a flag as well as cancel(): redis-py may swallow a cancellation
             try:
                 await self.tick()
             except (RedisError, OSError) as exc:
+                stop_if_cancelled()
                 log.warning("cannot renew partition leases: %s", exc)
                 if time.monotonic() - self._renewed_at > self.ttl:
                     await self._abandon_all()  # our leases have expired: others may own them now
@@ -82,10 +84,21 @@ class Leases:
         return math.ceil(self.keys.partitions / max(int(live), 1))
 
     async def _renew_owned(self) -> None:
-        ttl_ms = int(self.ttl * 1000)
-        for number, partition in list(self.owned.items()):
-            if not await self._renew(keys=[self.keys.lease(number)], args=[self.name, ttl_ms]):
-                log.warning("lost the lease on partition %d; another worker takes it over", number)
+        owned = list(self.owned.items())
+        if not owned:
+            return
+        keys = [self.keys.lease(number) for number, _ in owned]
+        held = await self._renew(keys=keys, args=[self.name, int(self.ttl * 1000)])
+        late = time.monotonic() - self._renewed_at
+        for (number, partition), ok in zip(owned, held, strict=True):
+            if not ok:
+                log.warning(
+                    "lost the lease on partition %d (last renewed %.1fs ago, lease_ttl %.1fs); "
+                    "another worker takes it over",
+                    number,
+                    late,
+                    self.ttl,
+                )
                 self.owned.pop(number, None)
                 await partition.abandon()
 
@@ -123,6 +136,7 @@ class Leases:
 
     async def stop(self, deadline: float) -> None:
         """Finish in-flight messages within `deadline` s, then give every lease back at once."""
+        self.stopping = True
         for task in list(self._releasing):
             task.cancel()
         await asyncio.gather(*self._releasing, return_exceptions=True)

@@ -49,6 +49,7 @@ class Outbound:
         self.attempts: dict[str, Attempt] = {}  # message id -> the try in progress here
         self.ended: set[str] = set()  # messages whose final event this process appended
         self.taken_over: set[str] = set()  # messages another attempt is answering
+        self.failures: dict[str, BaseException] = {}  # Redis errors while sending: retry, not fallback
         self._emit = client.register_script(scripts.EMIT)
 
     async def emit(self, message: Message, fields: dict[str, str]) -> None:
@@ -57,7 +58,11 @@ class Outbound:
         args: list[str | int] = [attempt.token, STARTED_TTL, self.maxlen]
         for key, value in {"mid": message.id, **fields}.items():
             args += [key, value]
-        ok = await self._emit(keys=[self.keys.started(message.id), attempt.reply_to], args=args)
+        try:
+            ok = await self._emit(keys=[self.keys.started(message.id), attempt.reply_to], args=args)
+        except Exception as exc:  # the pipeline swallows channel errors: the worker re-raises this one
+            self.failures[message.id] = exc
+            raise
         if not ok:
             self.taken_over.add(message.id)
             raise ReplyTakenOver(f"message {message.id} is being answered by another worker")
@@ -83,8 +88,10 @@ class OutboundChannel:
 
     async def send(self, reply: ReplyStream) -> None:
         first = True
+        sequence = 0
         async for delta in reply:
-            fields = {"k": "chunk", "d": delta}
+            sequence += 1  # the ingress drops a chunk it has seen (a retried append)
+            fields = {"k": "chunk", "d": delta, "n": str(sequence)}
             if first:
                 fields |= {
                     "m": codec.dump_message(reply.message),

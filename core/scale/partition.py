@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .codec import load_message
-from .keys import GROUP
+from .keys import GROUP, stop_if_cancelled, stop_task
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -56,12 +56,13 @@ class Partition:
     async def _run(self) -> None:
         from redis.exceptions import RedisError
 
-        while True:
+        while not self.releasing:  # a flag as well as cancel(): redis-py may swallow a cancellation
             try:
                 await self._reclaim()
-                while True:
+                while not self.releasing:
                     await self._read()
             except (RedisError, OSError) as exc:
+                stop_if_cancelled()
                 log.warning("partition %d: %s; retrying in %.0fs", self.number, exc, RETRY_SECONDS)
                 await self._reset()
                 await asyncio.sleep(RETRY_SECONDS)
@@ -133,9 +134,7 @@ class Partition:
     async def stop(self, deadline: float) -> bool:
         """Stop reading; let in-flight conversations finish within `deadline` s; True if all did."""
         self.releasing = True
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        await stop_task(self._reader, f"partition {self.number}'s reader")
         tasks = list(self.tasks.values())
         done = True
         if tasks:
@@ -147,7 +146,5 @@ class Partition:
     async def abandon(self) -> None:
         """Lost the lease: stop at once (another worker reclaims and finishes the entries)."""
         self.releasing = True
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        await stop_task(self._reader, f"partition {self.number}'s reader")
         await self._reset()

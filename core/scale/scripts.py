@@ -9,7 +9,9 @@ from __future__ import annotations
 # KEYS: dedupe, message, received, user, pending, backlog, inbound stream, all messages
 # ARGV: has_external, message json, message id, time, conversation, max_pending,
 #       conversation_backlog, dedupe_ttl, reply_to, enqueue ("1": scaled-out bus, "0": store only)
+# A message id seen before means the client retried after a lost reply: 'again', nothing repeated.
 ACCEPT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'again' end
 if ARGV[1] == '1' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[8]) then return 'dup' end
 end
@@ -59,12 +61,17 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
 return 1
 """
 
-# KEYS: lease. ARGV: owner, ttl ms. Extend a lease only while we still hold it.
+# KEYS: leases. ARGV: owner, ttl ms. Extend each lease still ours; 1/0 per lease, in one round trip.
 RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local held = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    held[i] = redis.call('PEXPIRE', key, ARGV[2])
+  else
+    held[i] = 0
+  end
 end
-return 0
+return held
 """
 
 # KEYS: lease. ARGV: owner. Give a lease back only if it is still ours.

@@ -21,7 +21,7 @@ from ..messages import Message
 from ..pipeline import Pipeline
 from ..store.base import Status
 from . import codec, scripts
-from .keys import GROUP
+from .keys import GROUP, stop_task
 from .leases import Leases
 from .outbound import Attempt, Outbound, RemoteChannels
 from .partition import Partition
@@ -119,12 +119,15 @@ class Worker:
         self.outbound.attempts[message.id] = Attempt(f"{self.name}:{entry_id}:{self._tries}", reply_to)
         try:
             await self.pipeline.handle(message)
+            if (failure := self.outbound.failures.pop(message.id, None)) is not None:
+                raise failure  # Redis failed under the reply: leave the entry pending and retry it
             if message.id not in self.outbound.ended and message.id not in self.outbound.taken_over:
                 await self._settle(message, reply_to)
         finally:
             self.outbound.attempts.pop(message.id, None)
             self.outbound.ended.discard(message.id)
             self.outbound.taken_over.discard(message.id)
+            self.outbound.failures.pop(message.id, None)
 
     async def _settle(self, message: Message, reply_to: str) -> None:
         """The pipeline ended without announcing a final reply: announce the stored one, or abort."""
@@ -141,9 +144,8 @@ class Worker:
     async def drain(self, deadline: float | None = None) -> bool:
         """Finish in-flight messages, hand every partition back, leave the pool."""
         deadline = self.config.bus.shutdown_deadline if deadline is None else deadline
-        if self._leases_task is not None:
-            self._leases_task.cancel()
-            await asyncio.gather(self._leases_task, return_exceptions=True)
+        self.leases.stopping = True
+        await stop_task(self._leases_task, "the lease keeper")
         await self.leases.stop(deadline)
         return True
 

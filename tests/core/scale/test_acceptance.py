@@ -1,0 +1,174 @@
+"""Acceptance: worker processes on a real redis-server.
+
+Order across 4 worker processes (with partitions moving while messages flow), kill -9 of a
+worker mid-message, and a Redis killed and restarted from its AOF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from interplay.core.scale.keys import GROUP, partition_of
+
+from .conftest import scale_config
+from .harness import channel_of, scaled, wait_for
+
+
+async def lease_owners(ingress) -> dict[int, str | None]:
+    keys, client = ingress.store.keys, ingress.store.client
+    return {p: await client.get(keys.lease(p)) for p in range(keys.partitions)}
+
+
+async def wait_for_owners(ingress, names: set[str], timeout: float = 40.0) -> None:
+    """Until every partition is leased and exactly these workers hold them."""
+
+    async def spread() -> bool:
+        owners = await lease_owners(ingress)
+        return None not in owners.values() and set(owners.values()) == names
+
+    await wait_for(spread, timeout, what=f"partitions leased by exactly {sorted(names)}")
+
+
+async def talk(channel, conversation: str, count: int, gap: float = 0.02) -> list:
+    """Send `count` messages without waiting for replies; return the reply futures in order."""
+    futures = []
+    for i in range(count):
+        futures.append(await channel.submit(channel.message(f"{conversation} says {i}", conversation)))
+        await asyncio.sleep(gap)
+    return futures
+
+
+def assert_in_order_exactly_once(channel, sent_texts: dict[str, list[str]]) -> None:
+    delivered = defaultdict(list)
+    for reply in channel.sent:
+        delivered[reply.reply.conversation_id].append(reply.text)
+    assert dict(delivered) == sent_texts
+    ids = [r.reply.message_id for r in channel.sent]
+    assert len(ids) == len(set(ids)), "a message was answered twice"
+
+
+async def test_order_holds_across_four_worker_processes_while_partitions_move(
+    redis_server, tmp_path, workers
+):
+    # lease_ttl above the event-loop stalls of processes starting up on 2 busy cores
+    data = scale_config(redis_server.url, tmp_path, partitions=8, lease_ttl=3.0)
+    data["plugins"] = {"echo": {"delay": 0.005}}
+    procs = workers(data)
+    procs.start("p0")
+    procs.start("p1")
+    async with scaled(data, workers=0) as (ingress, _):
+        await wait_for_owners(ingress, {"p0", "p1"})
+        channel = channel_of(ingress)
+        conversations = [f"conv{c}" for c in range(24)]
+        talking = asyncio.gather(*(talk(channel, c, 10) for c in conversations))
+        await asyncio.sleep(0.05)
+        procs.start("p2")  # two more join mid-run: partitions are handed over while messages flow
+        procs.start("p3")
+        futures = [f for per_conversation in await talking for f in per_conversation]
+        await asyncio.wait_for(asyncio.gather(*futures), 90)
+        await wait_for_owners(ingress, {"p0", "p1", "p2", "p3"})
+        more = await asyncio.gather(*(talk(channel, c, 3, gap=0) for c in conversations))
+        await asyncio.wait_for(asyncio.gather(*(f for fs in more for f in fs)), 60)
+        expected = {
+            c: [f"{c} says {i}" for i in range(10)] + [f"{c} says {i}" for i in range(3)]
+            for c in conversations
+        }
+        assert_in_order_exactly_once(channel, expected)
+        served = set(ingress.ingress.router.served_by.values())
+        assert served == {"p0", "p1", "p2", "p3"}, served
+
+
+async def _owner_and_stream(ingress, conversation: str) -> tuple[str, str]:
+    keys = ingress.store.keys
+    partition = partition_of(conversation, keys.partitions)
+    return await ingress.store.client.get(keys.lease(partition)), keys.inbound(partition)
+
+
+async def _pending_for(ingress, stream: str, consumer: str) -> int:
+    info = await ingress.store.client.xpending_range(stream, GROUP, "-", "+", 10, consumername=consumer)
+    return len(info)
+
+
+async def test_kill_9_mid_message_is_answered_once_by_another_worker(redis_server, tmp_path, workers):
+    data = scale_config(redis_server.url, tmp_path, partitions=4)
+    data["plugins"] = {"echo": {"delay": 2.0}}  # two seconds before the first word: killed before it
+    procs = workers(data)
+    procs.start("p0")
+    procs.start("p1")
+    async with scaled(data, workers=0) as (ingress, _):
+        await wait_for_owners(ingress, {"p0", "p1"})
+        channel = channel_of(ingress)
+        owner, stream = await _owner_and_stream(ingress, "victim")
+        future = await channel.submit(channel.message("survive the crash", "victim"))
+        await wait_for(lambda: _pending_for(ingress, stream, owner), what="the owner to take the message")
+        procs.kill9(owner)
+        reply = await asyncio.wait_for(future, 30)
+        survivor = ({"p0", "p1"} - {owner}).pop()
+        assert reply.text == "survive the crash"
+        assert ingress.ingress.router.served_by[reply.reply.message_id] == survivor
+        await asyncio.sleep(3.0)  # time enough for any second answer to show up
+        assert len(channel.sent) == 1
+        assert [t.text for t in await ingress.store.history("victim", 10)] == ["survive the crash"] * 2
+        assert await ingress.store.client.xlen(stream) == 0  # acknowledged
+
+
+async def test_kill_9_mid_reply_ends_the_reply_without_a_second_answer(redis_server, tmp_path, workers):
+    data = scale_config(redis_server.url, tmp_path, partitions=4)
+    data["plugins"] = {"echo": {"delay": 1.0}}
+    procs = workers(data)
+    procs.start("p0")
+    procs.start("p1")
+    async with scaled(data, workers=0) as (ingress, _):
+        await wait_for_owners(ingress, {"p0", "p1"})
+        channel = channel_of(ingress)
+        owner, stream = await _owner_and_stream(ingress, "victim")
+        message = channel.message("one two three four five", "victim")
+        future = await channel.submit(message)
+        router = ingress.ingress.router
+        await wait_for(lambda: message.id in router.live, timeout=10, what="the first chunk")
+        procs.kill9(owner)  # the reply has begun: another worker must not start it again
+        reply = await asyncio.wait_for(future, 30)
+        assert reply.text.startswith("one") and reply.text.endswith(f"({data_fallback(ingress)})")
+        assert "five" not in reply.text
+        await asyncio.sleep(1.0)
+        assert len(channel.sent) == 1
+        assert await ingress.store.history("victim", 10) == ()
+        assert await ingress.store.client.xlen(stream) == 0
+
+
+def data_fallback(ingress) -> str:
+    return ingress.config.bus.fallback_reply
+
+
+async def test_redis_killed_and_restarted_from_its_aof_loses_nothing_acknowledged(
+    own_redis, tmp_path, workers
+):
+    data = scale_config(own_redis.url, tmp_path, partitions=4)
+    data["plugins"] = {"echo": {"delay": 0.05}}
+    procs = workers(data)
+    procs.start("p0")
+    procs.start("p1")
+    async with scaled(data, workers=0) as (ingress, _):
+        await wait_for_owners(ingress, {"p0", "p1"})
+        channel = channel_of(ingress)
+        conversations = [f"conv{c}" for c in range(8)]
+        futures = [
+            f for fs in await asyncio.gather(*(talk(channel, c, 6, gap=0) for c in conversations)) for f in fs
+        ]
+        await wait_for(lambda: len(channel.sent) >= 10, timeout=30, what="some replies before the crash")
+        own_redis.kill()  # SIGKILL: only what the AOF (fsync always) holds survives
+        answered_before = [r.reply for r in channel.sent]
+        await asyncio.sleep(1.0)
+        own_redis.start()
+        replies = await asyncio.wait_for(asyncio.gather(*futures), 60)
+        fallback = data_fallback(ingress)
+        for conversation in conversations:
+            texts = [r.text for r in replies if r.reply.conversation_id == conversation]
+            for i, text in enumerate(texts):  # in order; one cut short by the crash at most
+                assert text == f"{conversation} says {i}" or text.endswith(f"({fallback})"), texts
+        assert sum(r.text.endswith(f"({fallback})") for r in replies) <= 4  # only those in flight
+        await asyncio.sleep(1.0)
+        assert len(channel.sent) == len(futures) == 48  # every accepted message answered, once
+        for reply in answered_before:  # replies stored before the crash are still there
+            assert (await ingress.store.get_reply(reply.id)).text == reply.text
