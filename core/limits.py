@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .config import LimitsSettings
 from .messages import Message
@@ -70,7 +71,7 @@ def valid_text(message: Message) -> Message:
     fields = (message.text, message.user_id, message.conversation_id, message.external_id or "")
     if all(value.isascii() for value in fields):  # the common case costs a scan of each string
         return message
-    fixes = {}
+    fixes: dict[str, Any] = {}
     for name in ("text", "user_id", "conversation_id", "external_id"):
         value = getattr(message, name)
         if value and not value.isascii():

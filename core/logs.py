@@ -35,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "conversation_id": getattr(record, "conversation_id", "-"),
         }
         if record.exc_info or record.exc_text:
-            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(entry, ensure_ascii=False)
 
 
