@@ -25,31 +25,15 @@ from interplay.trainer.loop.simulate import ShortReplyRule, mean_length, prompts
 RULE = ShortReplyRule(max_chars=30)  # "Sure!", "Happy to help.", "Good question, let me think."
 
 
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from interplay.trainer.lm.prepare import build_generator
-    from interplay.trainer.lm.source import ModelSource
-    from interplay.trainer.loop.simulate import tiny_chat_model
-
-    torch.set_num_threads(1)  # shared CPUs: one thread is faster than two fighting other jobs
-    base = tmp_path_factory.mktemp("base")
-    model, tokenizer = tiny_chat_model()
-    model.save_pretrained(base)
-    tokenizer.save_pretrained(base)
-    root = tmp_path_factory.mktemp("models") / "generator"
-    return build_generator(ModelSource("local", str(base), name="tiny"), root, variants=("fp32",),
-                           model=model, tokenizer=tokenizer)
-
-
 def bot_args(root: Path, data: Path, **loop: Any) -> dict[str, Any]:
     onnx = {"model_dir": str(root), "precision": "fp32", "temperature": 0.7, "max_new_tokens": 40,
             "threads": 1, "max_batch": 8, "system_prompt": ""}
     config = {"interplay": {"data_dir": str(data)},
               # ~16 golden replies: per-token perplexity moves a few percent by sampling noise alone;
               # test_gate.py checks that a really worse model is still rejected
-              "loop": {"max_perplexity_increase": 0.1, "watch_interval": 0.1, "variants": ["fp32"], "method": "lora", "epochs": 3,
-                       "learning_rate": 1e-3, "lora_rank": 8, "threads": 1, **loop}}
+              "loop": {"max_perplexity_increase": 0.1, "watch_interval": 0.1, "variants": ["fp32"],
+                       "method": "lora", "epochs": 3, "learning_rate": 1e-3, "lora_rank": 8, "threads": 1,
+                       **loop}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
 

@@ -1,0 +1,63 @@
+"""The gate rejects a worse model, passes an equal one, and writes its report next to the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from interplay.trainer.datasets.export import write_jsonl
+from interplay.trainer.loop.gate import gate_generator
+from interplay.trainer.loop.objective import kto_loss, sft_loss
+from interplay.trainer.loop.simulate import REPERTOIRE, prompts
+
+
+@pytest.fixture
+def golden(tmp_path: Path) -> Path:
+    rows = [{"conversation_id": f"g{i}", "reply_id": f"r{i}", "context": [{"role": "user", "content": p}],
+             "reply": REPERTOIRE[i % len(REPERTOIRE)], "label": i % len(REPERTOIRE) < 3, "weight": 1.0,
+             "score": 1.0, "model_version": None, "kinds": ["explicit"]}
+            for i, p in enumerate(prompts(12, seed=9, held_out=True))]
+    write_jsonl(tmp_path / "golden.jsonl", rows)
+    return tmp_path
+
+
+def gate(candidate: Path, incumbent: Path, golden: Path) -> object:
+    return gate_generator(candidate, incumbent, golden, system_prompt="", precision="fp32",
+                          max_perplexity_increase=0.02, max_score_drop=0.0)
+
+
+def test_an_untrained_model_is_rejected_and_the_report_says_why(
+    tiny_root: Path, golden: Path, tmp_path: Path
+) -> None:
+    from interplay.trainer.lm.prepare import build_generator
+    from interplay.trainer.lm.source import ModelSource
+    from interplay.trainer.lm.tiny import tiny_llama
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_root / "fp32")
+    random_model = tiny_llama(tokenizer, seed=5)  # the same shape with random weights: forgot everything
+    candidate = build_generator(ModelSource("local", "x", name="random"), tmp_path / "cand",
+                                variants=("fp32",), model=random_model, tokenizer=tokenizer)
+    report = gate(candidate, tiny_root, golden)
+    assert not report.passed and "regressed" in report.reasons[0]
+    assert report.candidate["perplexity"] > 2 * report.incumbent["perplexity"]
+    saved = json.loads((candidate / "gate.json").read_text())
+    assert saved["passed"] is False and (candidate / "gate.md").read_text().startswith("# Gate: FAILED")
+
+
+def test_the_same_model_passes(tiny_root: Path, golden: Path) -> None:
+    report = gate(tiny_root, tiny_root, golden)
+    assert report.passed and report.candidate["good"] == 6 and report.candidate["bad"] == 6
+    assert report.candidate["perplexity"] == pytest.approx(report.incumbent["perplexity"])
+
+
+def test_kto_pushes_good_replies_up_and_bad_ones_down() -> None:
+    policy = torch.zeros(4, requires_grad=True)
+    good = torch.tensor([True, True, False, False])
+    loss = kto_loss(policy, torch.zeros(4), good, torch.ones(4), beta=0.5)
+    loss.backward()
+    assert (policy.grad[:2] < 0).all() and (policy.grad[2:] > 0).all()  # descent raises good, lowers bad
+    sft = sft_loss(torch.tensor([-1.0, -3.0, -0.1, -0.1]), good, torch.tensor([1.0, 1.0, 1.0, 1.0]))
+    assert sft.item() == pytest.approx(2.0)  # only the good replies count
