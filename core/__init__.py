@@ -15,7 +15,7 @@ from .contracts import (
     Skill,
     Submitted,
 )
-from .errors import ConfigError, InterplayError, ModelError, PluginError, StoreError
+from .errors import ConfigError, InterplayError, ModelError, PluginError, StoreError, Undeliverable
 from .hookspecs import hookimpl, hookspec
 from .messages import Annotation, Conversation, Feedback, Message, Reply, Turn, new_id
 
@@ -46,6 +46,7 @@ __all__ = [
     "StoreError",
     "Submitted",
     "Turn",
+    "Undeliverable",
     "hookimpl",
     "hookspec",
     "load_config",

@@ -21,3 +21,7 @@ class StoreError(InterplayError):
 
 class ModelError(InterplayError):
     """A model directory is missing, corrupt or incompatible."""
+
+
+class Undeliverable(InterplayError):
+    """A channel cannot deliver a reply for good (bot blocked, chat gone); not retried."""

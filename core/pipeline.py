@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from .chat_commands import ChatCommands
 from .config import BusSettings
 from .contracts import Analyzer, Channel, Generator, ReplyStream, Skill
+from .errors import Undeliverable
 from .messages import Annotation, Conversation, Message, Reply, new_id
 from .observability import NULL_OBSERVER, PipelineObserver
 from .signals import ImplicitSignals
@@ -167,6 +168,9 @@ class Pipeline:
             return False
         try:
             await channel.send(stream)
+        except Undeliverable as exc:  # expected: one line, no traceback; the message is marked failed
+            log.warning("channel %r could not deliver the reply: %s", channel.name, exc)
+            return False
         except Exception as exc:
             log.exception("channel %r failed to send the reply", channel.name)
             self.on_error(channel.name, exc)

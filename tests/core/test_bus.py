@@ -174,3 +174,27 @@ async def test_feedback_commands_rate_the_last_reply():
         assert [(f.reply_id, f.score, f.model_version) for f in feedback] == [
             (answered.reply.id, 1.0, "rec-1")
         ]
+
+
+async def test_an_undeliverable_reply_marks_the_message_failed_without_a_traceback(caplog):
+    from interplay.core import Undeliverable
+    from interplay.core.store import MemoryStore, Status
+
+    store = MemoryStore()
+    async with bot(generator="recording", store=store) as b:
+        original = b.channel.send
+
+        async def refuse(stream):
+            raise Undeliverable("the user blocked the bot")
+
+        b.channel.send = refuse
+        future = await b.channel.submit(b.channel.message("anyone there?"))
+        for _ in range(100):
+            if Status.FAILED in store.status.values():
+                break
+            await asyncio.sleep(0.01)
+        assert list(store.status.values()) == [Status.FAILED] and not future.done()
+        assert "could not deliver the reply: the user blocked the bot" in caplog.text
+        assert "Traceback" not in caplog.text
+        b.channel.send = original
+        assert (await b.say("and now?")).text.startswith("reply to and now?")
