@@ -168,8 +168,8 @@ class Pipeline:
             return False
         try:
             await channel.send(stream)
-        except Undeliverable as exc:  # expected: one line, no traceback; the message is marked failed
-            log.warning("channel %r could not deliver the reply: %s", channel.name, exc)
+        except Undeliverable as exc:  # expected; the channel reports it (once per chat, say)
+            log.info("channel %r could not deliver the reply: %s", channel.name, exc)
             return False
         except Exception as exc:
             log.exception("channel %r failed to send the reply", channel.name)

@@ -196,7 +196,7 @@ class TelegramChannel(Channel):
 
     # -- outbound --------------------------------------------------------------------------
     async def send(self, reply: ReplyStream) -> None:
-        """Stream the reply into Telegram messages; a refused chat is logged once, not raised."""
+        """Stream the reply into Telegram messages; a refused chat raises Undeliverable (logged once)."""
         assert self.sender is not None
         target = target_of(reply.message)
         writer = ReplyWriter(self.sender, target, self.settings.edit_interval)
@@ -206,8 +206,6 @@ class TelegramChannel(Channel):
                 async for _ in reply:
                     writer.update(reply.text)
                 await writer.finish(reply.text, keyboard(reply.id) if rated else None)
-        except Undeliverable:
-            pass  # TelegramSender logged it once for this chat; retrying cannot help
         finally:
             await writer.close()
             if writer.first_message_id is not None:

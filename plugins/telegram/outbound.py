@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 from interplay.core import PluginError
+from interplay.core import Undeliverable as CoreUndeliverable
 from telegram import InlineKeyboardMarkup
 from telegram import Message as TgMessage
 from telegram.error import (
@@ -32,7 +33,7 @@ _MAYBE_DELIVERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolErro
 _EXPECTED = ("message is not modified", "can't parse entities")
 
 
-class Undeliverable(PluginError):
+class Undeliverable(CoreUndeliverable):
     """Telegram refused the request for good (bot blocked, chat not found): not retried."""
 
 

@@ -177,6 +177,7 @@ async def test_feedback_commands_rate_the_last_reply():
 
 
 async def test_an_undeliverable_reply_marks_the_message_failed_without_a_traceback(caplog):
+    caplog.set_level("INFO", "interplay")
     from interplay.core import Undeliverable
     from interplay.core.store import MemoryStore, Status
 
