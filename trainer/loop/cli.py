@@ -94,6 +94,38 @@ def train_generator_command(obj: Any, dataset: Path | None, promote: bool, **ove
         click.echo(f"not promoted: {version} (see gate.md there)")
 
 
+@click.command("nlu")
+@click.option("--from-logs", is_flag=True, help="Use logged utterances as GAN-BERT's unlabeled data.")
+@click.option("--kind", type=click.Choice(["intent", "sentiment"]), required=True)
+@click.option("--dataset", type=_DIR, help="Dataset directory [default: the newest export].")
+@click.option("--train", "train_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labeled text,label file [default: the embedded data of the default model].")
+@click.option("--golden", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Frozen labeled golden file for the gate [default: the default data's test split].")
+@click.option("--golden-limit", default=1000, show_default=True)
+@click.option("--max-steps", type=int)
+@click.option("--promote/--no-promote", default=True, show_default=True)
+@click.pass_obj
+def train_nlu_command(obj: Any, from_logs: bool, kind: str, dataset: Path | None, train_file: Path | None,
+                      golden: Path | None, golden_limit: int, max_steps: int | None, promote: bool) -> None:
+    """GAN-BERT retraining of intent or sentiment with the logs' utterances, gated and promoted."""
+    from interplay.core import InterplayError
+    from interplay.trainer.datasets.export import latest
+
+    from .nlu import NluJob, retrain_nlu
+    from .runner import datasets_root
+
+    if not from_logs:
+        raise click.UsageError("only --from-logs is supported; for files use `interplay train classifier`")
+    dataset = dataset or latest(datasets_root(obj.config))
+    if dataset is None:
+        raise InterplayError("no dataset yet: run `interplay data export` first")
+    job = NluJob(kind, dataset / "unlabeled.csv", train_file, golden, golden_limit, max_steps=max_steps)
+    version, report = retrain_nlu(obj.config, job, promote=promote)
+    click.echo("\n".join(report.reasons))
+    click.echo(f"{'promoted' if report.passed and promote else 'not promoted'}: {version}")
+
+
 @click.command("rollback")
 @click.option("--plugin", default="onnx", show_default=True, help="Which model plugin.")
 @click.pass_obj
@@ -121,6 +153,7 @@ def loop_command(obj: Any, once: bool, force: bool) -> None:
 def register(models: click.Group, train: click.Group, cli: click.Group) -> None:
     """Add the loop's commands to the `models` and `train` groups and the top level."""
     train.add_command(train_generator_command)
+    train.add_command(train_nlu_command)
     models.add_command(rollback_command)
     cli.add_command(data)
     cli.add_command(loop_command)
