@@ -30,7 +30,8 @@ RESULTS = Path(__file__).parent / "results" / "loop.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100 feedback items, fewer steps")
     parser.add_argument("--feedback", type=int, help="feedback items to collect (default 500, quick 100)")
     parser.add_argument("--held-out", type=int, help="held-out prompts scored before/after (default 48)")
@@ -107,7 +108,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         new_version = bot.bot.generator.model_version
     return {
         "feedback": counts, "rule_max_chars": rule.max_chars, "seconds": times,
-        "before": {"version": old_version, "rule_score": rule.score(before), "mean_chars": mean_length(before)},
+        "before": {"version": old_version, "rule_score": rule.score(before),
+                   "mean_chars": mean_length(before)},
         "after": {"version": new_version, "rule_score": rule.score(after), "mean_chars": mean_length(after)},
         "promoted": result.promoted, "gate": result.report.reasons if result.report else [result.skipped],
         "examples": {"before": before[:3], "after": after[:3]},
@@ -121,7 +123,8 @@ def table(report: dict[str, Any]) -> str:
     rows.append(f"{'held-out prompts':40} {'rule score':>10} {'mean chars':>10}")
     for name in ("before", "after"):
         r = report[name]
-        rows.append(f"{name + ' (' + str(r['version']) + ')':40} {r['rule_score']:10.2f} {r['mean_chars']:10.1f}")
+        label = f"{name} ({r['version']})"
+        rows.append(f"{label:40} {r['rule_score']:10.2f} {r['mean_chars']:10.1f}")
     rows.append(f"\nfeedback {report['feedback']}, rule: at most {report['rule_max_chars']} chars; "
                 f"promoted: {report['promoted']}")
     return "\n".join(rows + report["gate"])
