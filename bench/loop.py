@@ -100,7 +100,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         clock = time.perf_counter()
         result = await run_iteration(bot.bot.config, bot.store)
         times.update({f"iteration: {k}": v for k, v in result.seconds.items()})
-        while result.promoted and bot.bot.generator.model_version == old_version:
+        # the bot's registry watcher does the swap; the bench only observes it
+        while result.promoted and bot.bot.generator.model_version == old_version:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         times["iteration total (incl. hot swap)"] = time.perf_counter() - clock
         print(describe(result), flush=True)
