@@ -8,6 +8,7 @@ attempt (see `scripts.EMIT`), so a reply that began to go out is never started a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -87,20 +88,38 @@ class OutboundChannel:
         self.outbound = outbound
 
     async def send(self, reply: ReplyStream) -> None:
-        first = True
+        """Append deltas as they come; those produced while an append is in flight go out together."""
+        batch: list[str] = []
         sequence = 0
-        async for delta in reply:
-            sequence += 1  # the ingress drops a chunk it has seen (a retried append)
-            fields = {"k": "chunk", "d": delta, "n": str(sequence)}
-            if first:
-                fields |= {
-                    "m": codec.dump_message(reply.message),
-                    "rid": reply.id,
-                    "src": reply.source,
-                    "mv": reply.model_version or "",
-                }
-                first = False
-            await self.outbound.emit(reply.message, fields)
+        inflight: asyncio.Task[None] | None = None
+        try:
+            async for delta in reply:
+                batch.append(delta)
+                if inflight is None or inflight.done():
+                    if inflight is not None:
+                        await inflight  # re-raises its failure
+                    sequence += 1
+                    inflight = asyncio.create_task(self._append(reply, "".join(batch), sequence))
+                    batch = []
+            if inflight is not None:
+                await inflight
+            if batch:
+                await self._append(reply, "".join(batch), sequence + 1)
+        finally:
+            if inflight is not None and not inflight.done():
+                inflight.cancel()
+
+    async def _append(self, reply: ReplyStream, text: str, sequence: int) -> None:
+        # the ingress drops a chunk number it has seen (an append retried after a lost connection)
+        fields = {"k": "chunk", "d": text, "n": str(sequence)}
+        if sequence == 1:
+            fields |= {
+                "m": codec.dump_message(reply.message),
+                "rid": reply.id,
+                "src": reply.source,
+                "mv": reply.model_version or "",
+            }
+        await self.outbound.emit(reply.message, fields)
 
     async def delivered(self, message: Message, reply: Reply) -> None:
         fields = {"k": "end", "m": codec.dump_message(message), "r": codec.dump_reply(reply)}

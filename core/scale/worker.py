@@ -104,13 +104,16 @@ class Worker:
             self.processed += 1
 
     async def _answer_once(self, message: Message, entry_id: str, reply_to: str) -> None:
-        status, reply_id = await self.store.status_of(message.id)
+        async with self.client.pipeline(transaction=False) as both:  # one round trip for two looks
+            both.hmget(self.keys.message(message.id), ["status", "reply"])
+            both.exists(self.keys.started(message.id))
+            (status, reply_id), started = await both.execute()
         if status == Status.DONE and reply_id:  # stored, not acknowledged: say it again, the ingress dedupes
             reply = await self.store.get_reply(reply_id)
             if reply is not None:
                 await self.outbound.resend_stored(message, reply, reply_to)
                 return
-        if await self.client.exists(self.keys.started(message.id)):
+        if started:
             log.warning("an earlier attempt began this reply and stopped: ending it, not answering twice")
             await self.store.set_status(message.id, Status.FAILED)
             await self.outbound.abort(message, reply_to)

@@ -13,7 +13,9 @@ from .harness import channel_of, scaled, wait_for
 
 
 async def test_a_reply_streams_back_in_chunks_and_is_stored_in_redis(redis_server, tmp_path):
-    async with scaled(scale_config(redis_server.url, tmp_path), workers=1) as (ingress, (worker,)):
+    data = scale_config(redis_server.url, tmp_path)
+    data["plugins"] = {"echo": {"delay": 0.05}}  # a word every 50 ms, as a model would stream them
+    async with scaled(data, workers=1) as (ingress, (worker,)):
         reply = await channel_of(ingress).say("hello from the ingress", conversation="c1")
         assert reply.text == "hello from the ingress"
         assert reply.deltas == ["hello", " from", " the", " ingress"]  # one event per delta, in order
@@ -27,6 +29,13 @@ async def test_a_reply_streams_back_in_chunks_and_is_stored_in_redis(redis_serve
         # acknowledged (just after the reply went out) and deleted, so the stream stays short
         await wait_for(lambda: _xlen_is_zero(client, stream), what="the entry to be acknowledged")
         assert await client.get(ingress.store.keys.pending) == "0"
+
+
+async def test_deltas_faster_than_a_round_trip_travel_together(redis_server, tmp_path):
+    async with scaled(scale_config(redis_server.url, tmp_path)) as (ingress, _):
+        text = " ".join(f"w{i}" for i in range(40))
+        reply = await channel_of(ingress).say(text)
+        assert reply.text == text and 1 < len(reply.deltas) < 40
 
 
 async def test_a_redelivered_message_is_ignored(redis_server, tmp_path):
