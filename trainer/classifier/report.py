@@ -77,6 +77,13 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
+_OOS_METHODS = {
+    "oos_class": "argmax, oos trained as a class (test)",
+    "validation_threshold": "confidence threshold (validation, where it was chosen)",
+    "threshold_method": "confidence threshold (test)",
+}
+
+
 def _fmt(value: Any) -> str:
     return f"{100 * value:.2f}" if isinstance(value, float) else str(value)
 
@@ -113,6 +120,7 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
         ]
         for method, s in metrics["oos"].items():
             if isinstance(s, dict):
+                method = _OOS_METHODS.get(method, method)
                 lines.append(
                     f"| {method} | {_fmt(s['in_scope_accuracy'])} | {_fmt(s['oos_recall'])} | "
                     f"{_fmt(s['oos_precision'])} |"
