@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="100 feedback items, fewer steps")
     parser.add_argument("--feedback", type=int, help="feedback items to collect (default 500, quick 100)")
     parser.add_argument("--held-out", type=int, help="held-out prompts scored before/after (default 48)")
-    parser.add_argument("--tokens", type=int, default=48, help="max new tokens per reply")
+    parser.add_argument("--tokens", type=int, help="max new tokens per reply (default 48, quick 32)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-steps", type=int, help="optimizer steps (default: one epoch; quick 12)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
@@ -54,12 +54,14 @@ def scratch_root(prepared: Path, where: Path) -> Path:
 
 
 def settings(root: Path, data: Path, args: argparse.Namespace, **loop: Any) -> dict[str, Any]:
-    onnx = {"model_dir": str(root), "max_new_tokens": args.tokens, "temperature": 0.7, "max_batch": 16}
+    # shared, busy CPUs: a reply may wait long for its turn; a timeout would turn it into a fallback
+    onnx = {"model_dir": str(root), "max_new_tokens": args.tokens, "temperature": 0.7, "max_batch": 16,
+            "timeout": 1800}
     loop_cfg = {"watch_interval": 0.5, "epochs": args.epochs, "threads": args.threads,
                 "variants": ["int8"] if args.quick else ["int8", "fp16"], **loop}
     if args.max_steps or args.quick:
         loop_cfg["max_steps"] = args.max_steps or 12
-    config = {"interplay": {"data_dir": str(data)}, "loop": loop_cfg}
+    config = {"interplay": {"data_dir": str(data)}, "loop": loop_cfg, "bus": {"generation_timeout": 1800}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
 
@@ -68,7 +70,7 @@ async def replies_for(bot: Any, texts: list[str], tag: str) -> list[str]:
     out: list[str] = [""] * len(texts)
 
     async def one(i: int) -> None:
-        out[i] = (await bot.say(texts[i], conversation=f"{tag}{i}", user="judge", timeout=600)).text
+        out[i] = (await bot.say(texts[i], conversation=f"{tag}{i}", user="judge", timeout=1800)).text
 
     for start in range(0, len(texts), 8):
         await asyncio.gather(*(one(i) for i in range(start, min(start + 8, len(texts)))))
@@ -94,7 +96,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         rule = ShortReplyRule.calibrated(await replies_for(bot, prompts(24, seed=1), "cal"))
         times["baseline replies"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        counts = await simulate(lambda *a, **k: bot.say(*a, timeout=600, **k), rule,
+        counts = await simulate(lambda *a, **k: bot.say(*a, timeout=1800, **k), rule,
                                 prompts(args.feedback, seed=2), concurrency=16, users=32)
         times["collect feedback"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -135,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.feedback = args.feedback or (100 if args.quick else 500)
     args.held_out = args.held_out or (24 if args.quick else 48)
+    args.tokens = args.tokens or (32 if args.quick else 48)
     with tempfile.TemporaryDirectory(prefix="interplay-bench-loop-") as tmp:
         report = asyncio.run(run(args, Path(tmp)))
     report["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None,

@@ -141,7 +141,7 @@ class LoopSettings(Strict):
     kto_beta: float = Field(0.1, gt=0.0)
     lora_rank: int = Field(16, ge=1)
     min_weight: float = Field(0.25, ge=0.0)  # feedback lighter than this is left out of training
-    variants: list[Literal["fp32", "int8", "fp16"]] = Field(default_factory=lambda: ["int8", "fp16"])
+    variants: list[Literal["fp32", "int8", "fp16"]] = Field(default_factory=lambda: ["int8", "fp16"])  # type: ignore[arg-type]
     golden_fraction: float = Field(0.1, gt=0.0, lt=1.0)  # conversations held out for the gate
     max_perplexity_increase: float = Field(0.02, ge=0.0)  # relative, on held-out good replies
     max_score_drop: float = Field(0.0, ge=0.0)  # feedback-signal score, log-prob units per token

@@ -44,7 +44,10 @@ class GeneratorSlot(Generator):
         return self.inner.model_version
 
     def __getattr__(self, attr: str) -> Any:  # plugin-specific attributes (last_finish, engine...)
-        return getattr(self.__dict__["inner"], attr)
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(attr)
+        return getattr(inner, attr)
 
     def stream(self, conversation: Conversation) -> AsyncIterator[str]:
         inner = self.inner  # chosen now, with the version the pipeline records: never mixed

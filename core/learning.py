@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import model_registry
 from .config import InterplayConfig
+from .errors import StoreError
 from .hotswap import ModelSwapper
 from .messages import Message
 from .signals import ImplicitSignals
@@ -94,12 +95,22 @@ class Learning:
         return f"Done - I deleted everything I had stored about you ({removed} messages)."
 
     async def _optout(self, message: Message) -> str:
-        await self.bot.store.set_opt_out(message.user_id, True)
+        if not await self._set_opt_out(message.user_id, True):
+            return "Sorry, opting out is not available on this server yet."
         return "Done - your conversations will not be used to train me. /optin undoes this."
 
     async def _optin(self, message: Message) -> str:
-        await self.bot.store.set_opt_out(message.user_id, False)
+        if not await self._set_opt_out(message.user_id, False):
+            return "Sorry, opting in is not available on this server yet."
         return "Thanks - your conversations may help train me again. /optout stops that."
+
+    async def _set_opt_out(self, user_id: str, opted_out: bool) -> bool:
+        try:
+            await self.bot.store.set_opt_out(user_id, opted_out)
+        except StoreError as exc:  # a store without opt-out support (see ConversationStore)
+            log.error("%s", exc)
+            return False
+        return True
 
     async def _reload(self, message: Message) -> str:
         if not self.config.loop.hot_swap:

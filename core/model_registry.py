@@ -105,7 +105,7 @@ def promoted_config(config: InterplayConfig) -> InterplayConfig:
             path = current_path(model_root(config, name))
         except ModelError:
             continue  # an unreadable registry is reported by the swapper; serve the configured model
-        if path is not None:
+        if path is not None and path.is_dir():  # a deleted version: serve the configured model
             plugins[name] = {**config.plugin_table(name), "model_dir": str(path)}
     return config if plugins == config.plugins else config.model_copy(update={"plugins": plugins})
 
