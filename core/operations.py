@@ -45,6 +45,8 @@ class Operations:
     def attach(self, pipeline: Pipeline, bus: Bus) -> None:
         """Give the bus its admission limits, the pipeline its observer and the admin commands."""
         bus.gate = AdmissionGate(self.bot.config.limits)
+        for plugin in self.bot.started:  # defaults such as "$env:SLACK_BOT_TOKEN" are not in config.toml
+            remember_references(plugin.settings.model_dump())
         if self.metrics is not None:
             pipeline.observer = self.metrics
         pipeline.commands.add(
