@@ -15,7 +15,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import scripts
 from .keys import Keys, stop_if_cancelled
@@ -35,7 +35,7 @@ class Leases:
     def __init__(
         self, client: Redis, keys: Keys, name: str, ttl: float, factory: PartitionFactory, drain: float
     ) -> None:
-        self.client = client
+        self.client: Any = client  # Any: redis-py annotates replies as bytes | str even with decode_responses
         self.keys = keys
         self.name = name
         self.ttl = ttl

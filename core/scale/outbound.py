@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..contracts import ReplyStream
 from ..errors import InterplayError
@@ -43,7 +43,7 @@ class Outbound:
     """Appends reply events to outbound streams; the fencing lives in the EMIT script."""
 
     def __init__(self, client: Redis, keys: Keys, worker: str, maxlen: int) -> None:
-        self.client = client
+        self.client: Any = client  # Any: redis-py annotates replies as bytes | str even with decode_responses
         self.keys = keys
         self.worker = worker
         self.maxlen = maxlen

@@ -40,7 +40,7 @@ class Partition:
     ) -> None:
         self.number = number
         self.stream = stream
-        self.client = client
+        self.client: Any = client  # Any: redis-py annotates replies as bytes | str even with decode_responses
         self.consumer = consumer
         self.handler = handler
         self.capacity = capacity

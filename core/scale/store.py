@@ -27,7 +27,7 @@ class RedisStore(ConversationStore):
     """Conversations, dedupe keys, replies and feedback in Redis."""
 
     def __init__(self, client: Redis, keys: Keys, *, dedupe_ttl: int = 30 * 86400, url: str = "") -> None:
-        self.client = client
+        self.client: Any = client  # Any: redis-py annotates replies as bytes | str even with decode_responses
         self.keys = keys
         self.dedupe_ttl = dedupe_ttl
         self.url = url

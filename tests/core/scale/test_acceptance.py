@@ -7,11 +7,13 @@ worker mid-message, and a Redis killed and restarted from its AOF.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import defaultdict
 
 from interplay.core.scale.keys import GROUP, partition_of
 
-from .conftest import scale_config
+from .conftest import scale_config, write_toml
 from .harness import channel_of, scaled, wait_for
 
 
@@ -173,3 +175,21 @@ async def test_redis_killed_and_restarted_from_its_aof_loses_nothing_acknowledge
         assert len(channel.sent) == len(futures) == 48  # every accepted message answered, once
         for reply in answered_before:  # replies stored before the crash are still there
             assert (await ingress.store.get_reply(reply.id)).text == reply.text
+
+
+def test_the_command_line_runs_an_ingress_and_a_worker(redis_server, tmp_path, workers):
+    """`interplay run` (ingress, by config) with the console channel, answered by `interplay worker`."""
+    data = scale_config(redis_server.url, tmp_path, partitions=4)
+    data["pipeline"] = {"channels": ["console"], "generator": "echo"}
+    data["plugins"] = {"echo": {"prefix": "echo: "}}
+    workers(data).start("cli-worker")
+    config = write_toml(data, tmp_path / "ingress.toml")
+    run = subprocess.run(
+        [sys.executable, "-m", "interplay.core", "--config", str(config), "run"],
+        input="hello there\nsecond line\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["echo: hello there", "echo: second line"]
