@@ -68,19 +68,31 @@ class ReplyRouter:
         """Follow the stream from where this ingress left off, forever."""
         from redis.exceptions import RedisError
 
-        position = await self.client.get(self.position_key) or "0-0"
+        position: str | None = None
         while not self.stopping:  # a flag as well as cancel(): redis-py may swallow a cancellation
             try:
+                if position is None:
+                    position = await self.client.get(self.position_key) or "0-0"
                 response = await self.client.xread({self.stream: position}, count=100, block=READ_BLOCK_MS)
                 for _, entries in response or ():
                     for entry_id, fields in entries:
-                        await self._on_event(fields)
+                        await self._on_event_safely(fields)
                         position = entry_id
                     await self.client.set(self.position_key, position)
             except (RedisError, OSError) as exc:
                 stop_if_cancelled()
                 log.warning("cannot read replies from Redis: %s; retrying", exc)
                 await asyncio.sleep(1.0)
+
+    async def _on_event_safely(self, fields: dict[str, str]) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self._on_event(fields)
+        except (RedisError, OSError):
+            raise  # retried by the loop from the same position
+        except Exception:  # a bug or a malformed event: skip it, keep delivering the others
+            log.exception("cannot hand out reply event %r", fields)
 
     async def _on_event(self, fields: dict[str, str]) -> None:
         kind, message_id = fields.get("k"), fields.get("mid", "")

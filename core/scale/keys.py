@@ -50,6 +50,10 @@ class Keys:
         return f"{self.prefix}:lease:{partition}"
 
     @property
+    def layout(self) -> str:
+        return f"{self.prefix}:partitions"  # the partition count every process must agree on
+
+    @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"  # sorted set: worker name -> last heartbeat
 

@@ -58,8 +58,10 @@ class Leases:
             except (RedisError, OSError) as exc:
                 stop_if_cancelled()
                 log.warning("cannot renew partition leases: %s", exc)
-                if time.monotonic() - self._renewed_at > self.ttl:
-                    await self._abandon_all()  # our leases have expired: others may own them now
+            except Exception:  # a bug: keep the traceback; the check below still fences us
+                log.exception("unexpected failure while renewing partition leases")
+            if time.monotonic() - self._renewed_at > self.ttl:
+                await self._abandon_all()  # our leases have expired: others may own them now
             await asyncio.sleep(self.ttl / 3)
 
     async def tick(self) -> None:

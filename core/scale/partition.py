@@ -64,8 +64,12 @@ class Partition:
             except (RedisError, OSError) as exc:
                 stop_if_cancelled()
                 log.warning("partition %d: %s; retrying in %.0fs", self.number, exc, RETRY_SECONDS)
-                await self._reset()
-                await asyncio.sleep(RETRY_SECONDS)
+            except Exception:  # a bug: keep the traceback, and keep the partition served
+                log.exception(
+                    "partition %d: unexpected failure; retrying in %.0fs", self.number, RETRY_SECONDS
+                )
+            await self._reset()
+            await asyncio.sleep(RETRY_SECONDS)
 
     async def _reclaim(self) -> None:
         """Take over every pending entry (ours or a crashed owner's) before reading new ones."""
@@ -94,8 +98,14 @@ class Partition:
                 await self._dispatch(entry_id, fields)
 
     async def _dispatch(self, entry_id: str, fields: dict[str, Any]) -> None:
+        try:
+            conversation = load_message(fields["m"]).conversation_id
+        except (KeyError, TypeError, ValueError):
+            log.error("partition %d: dropping unreadable entry %s: %r", self.number, entry_id, fields)
+            await self.client.xack(self.stream, GROUP, entry_id)  # retrying would never succeed
+            await self.client.xdel(self.stream, entry_id)
+            return
         await self.capacity.acquire()
-        conversation = load_message(fields["m"]).conversation_id
         queue = self.queues.get(conversation)
         if queue is None:
             queue = self.queues[conversation] = deque()

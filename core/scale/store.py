@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from ..messages import Feedback, Message, Reply, Turn
 from ..store.base import ConversationStore, Status
 from . import codec, scripts
@@ -218,10 +219,17 @@ class RedisStore(ConversationStore):
         return rows
 
 
-async def ensure_groups(client: Redis, keys: Keys) -> None:
-    """Create the consumer group on every inbound stream (idempotent)."""
+async def ensure_groups(client: Any, keys: Keys) -> None:
+    """Check that every process agrees on the partitions, then create the consumer groups."""
     from redis.exceptions import ResponseError
 
+    await client.set(keys.layout, str(keys.partitions), nx=True)
+    recorded = int(await client.get(keys.layout))
+    if recorded != keys.partitions:  # a conversation would hash to a stream nobody reads
+        raise ConfigError(
+            f"[redis] partitions is {keys.partitions} here but {recorded} in Redis (prefix "
+            f"{keys.prefix!r}): use the same value in every process, or a new [redis] prefix"
+        )
     for partition in range(keys.partitions):
         try:
             await client.xgroup_create(keys.inbound(partition), GROUP, id="0", mkstream=True)

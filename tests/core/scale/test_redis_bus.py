@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from interplay.core import Reply, Submitted
 from interplay.core.scale import codec
 from interplay.core.scale.keys import GROUP, partition_of
@@ -141,3 +142,23 @@ async def _acknowledged(ingress, entry_id: str) -> bool:
     keys, client = ingress.store.keys, ingress.store.client
     stream = keys.inbound(partition_of("c9", keys.partitions))
     return not await client.xrange(stream, entry_id, entry_id)
+
+
+async def test_processes_that_disagree_on_partitions_refuse_to_start(redis_server, tmp_path):
+    from interplay.core import ConfigError
+
+    async with scaled(scale_config(redis_server.url, tmp_path, partitions=8), workers=1):
+        with pytest.raises(ConfigError, match=r"\[redis\] partitions is 4 here but 8 in Redis"):
+            async with scaled(
+                scale_config(redis_server.url, tmp_path, partitions=4), workers=1, ingress=False
+            ):
+                pass
+
+
+async def test_an_unreadable_entry_is_dropped_and_the_partition_goes_on(redis_server, tmp_path):
+    async with scaled(scale_config(redis_server.url, tmp_path)) as (ingress, _):
+        keys = ingress.store.keys
+        stream = keys.inbound(partition_of("c1", keys.partitions))
+        await ingress.store.client.xadd(stream, {"m": "{not json", "to": "x"})
+        assert (await channel_of(ingress).say("still answered", conversation="c1")).text == "still answered"
+        await wait_for(lambda: _xlen_is_zero(ingress.store.client, stream), what="both entries to go")
