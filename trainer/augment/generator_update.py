@@ -21,7 +21,7 @@ def training_pairs(
 ) -> list[tuple[str, str]]:
     """(prompt, completion): the prompt the proposer would use, the accepted text as its answer."""
     return [
-        (build_prompt(c.label, groups[c.label], rng, cfg.prompt_examples), c.text + "\n")
+        (build_prompt(c.label, groups[c.label], rng, cfg.prompt_examples), " " + c.text + "\n")
         for c in accepted
         if c.label in groups
     ]

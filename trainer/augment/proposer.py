@@ -34,7 +34,8 @@ def build_prompt(label: str, examples: list[str], rng: random.Random, k: int) ->
     instruct model answers chat requests with commentary ("Here is a new request: ...")."""
     shown = rng.sample(examples, min(k, len(examples)))
     lines = "\n".join(f"- {text}" for text in shown)
-    return f'Things people say to a voice assistant when they mean "{label_words(label)}":\n{lines}\n- '
+    # ends in "-", not "- ": BPE vocabularies put the space in front of the next word (" what")
+    return f'Things people say to a voice assistant when they mean "{label_words(label)}":\n{lines}\n-'
 
 
 _LEAD = re.compile(r"^[\s\-*•\d.)]+")

@@ -13,7 +13,7 @@ def test_prompt_lists_real_examples_and_ends_open() -> None:
     prompt = build_prompt("check_balance", examples, random.Random(0), k=2)
     assert '"check balance"' in prompt
     assert sum(e in prompt for e in examples) == 2
-    assert prompt.endswith("\n- ")
+    assert prompt.endswith("\n-")
 
 
 def test_clean_keeps_first_line_without_marks() -> None:
