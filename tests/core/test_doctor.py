@@ -141,3 +141,19 @@ def test_cuda_reason_when_the_driver_is_missing(monkeypatch):
 
     monkeypatch.setattr(doctor_module.ctypes, "CDLL", no_library)
     assert doctor_module.cuda_missing() == "no NVIDIA driver (libcuda.so.1 not found)"
+
+
+def test_settings_of_another_mode_are_not_checked():
+    from typing import Literal
+
+    class ModeSettings(PluginSettings):
+        mode: Literal["polling", "webhook"] = "polling"
+        webhook_secret: SecretRef = "$env:NOT_NEEDED_WHILE_POLLING"
+        webhook_port: int = 8443
+        token: SecretRef = "$env:NEEDED"
+
+    polling = ModeSettings()
+    assert not doctor_module._applies("webhook_secret", polling)
+    assert not doctor_module._applies("webhook_port", polling)
+    assert doctor_module._applies("token", polling)
+    assert doctor_module._applies("webhook_port", ModeSettings(mode="webhook"))

@@ -32,7 +32,7 @@ def _bot(tmp_path):
         analyzers=["length", "intent"],
         skills=["greet"],
         generator="recording",
-        store=SQLiteStore(tmp_path / "fuzz.sqlite3", cache_conversations=256),  # full early: then flat
+        store=SQLiteStore(tmp_path / "fuzz.sqlite3", cache_conversations=16),  # full early: then flat
         # no rate limit here: its silent refusals send no reply to wait for (test_limits.py covers them)
         config={"interplay": {"admins": ["admin"]}, "limits": {"max_message_chars": 200}},
     )
@@ -101,12 +101,12 @@ async def test_lone_surrogates_are_stored_as_replacement_characters():
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_the_memory_check_catches_a_leak(tmp_path, monkeypatch):
-    """The check above can fail: a generator that keeps 1 KiB per message trips it."""
+    """The check above can fail: a generator that keeps 4 KiB per reply (a third of inputs) trips it."""
     kept: list[bytes] = []
     real = fakes.RecordingGenerator.stream
 
     def leaky(self, conversation):
-        kept.append(b"x" * 1024)
+        kept.append(b"x" * 4096)
         return real(self, conversation)
 
     monkeypatch.setattr(fakes.RecordingGenerator, "stream", leaky)
