@@ -125,13 +125,22 @@ def tags_to_spans(
 
 
 def decode(
-    probs: np.ndarray, word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]], tags: Sequence[str]
+    probs: np.ndarray,
+    word_ids: Sequence[int | None],
+    offsets: Sequence[tuple[int, int]],
+    tags: Sequence[str],
+    allowed: np.ndarray | None = None,
 ) -> list[Span]:
-    """Spans from one text's per-token probabilities (tokens × tags), read at each word's first sub-word."""
+    """Spans from one text's per-token probabilities (tokens × tags), read at each word's first sub-word.
+
+    `allowed` (a boolean per tag) restricts the choice, e.g. to the slots of a known intent.
+    """
     ws = words(word_ids, offsets)
     if not ws:
         return []
     rows = probs[[w.first_token for w in ws]]
+    if allowed is not None:
+        rows = np.where(allowed, rows, 0.0)
     best = rows.argmax(-1)
     return tags_to_spans([tags[int(i)] for i in best], ws, [float(rows[k, i]) for k, i in enumerate(best)])
 

@@ -47,6 +47,16 @@ def onnx_export_tokens(checkpoint: Path, out: Path, opset: int | None = None) ->
     return path
 
 
+def onnx_logits(directory: Path, texts: list[str], batch: int = 64) -> list[np.ndarray]:
+    """Per-text token logits (padding cut off) from a model directory, through the runtime tagger."""
+    runtime = OnnxTokenTagger(directory, threads=2, device="cpu")
+    out: list[np.ndarray] = []
+    for i in range(0, len(texts), batch):
+        logits, encodings = runtime.logits(texts[i : i + batch])
+        out += [logits[k, : sum(enc.attention_mask)] for k, enc in enumerate(encodings)]
+    return out
+
+
 def _first_tokens(word_ids: list[int | None], offsets: list[tuple[int, int]]) -> list[int]:
     return [w.first_token for w in words(word_ids, offsets)]
 

@@ -29,15 +29,19 @@ def _comparison(comp: dict[str, Any]) -> list[str]:
         "Separate: a tagger plus the classifier trainer's intent model (two encoders). Joint: one encoder "
         "with a tagging head and an intent head trained together. Same data, options and test rows.",
         "",
-        "| arrangement | mean per-slot F1 (predicted intent) | mean per-slot F1 (gold intent) | "
-        "entity micro-F1 | intent accuracy | training s |",
-        "|---|---|---|---|---|---|",
+        "Mean per-slot F1 with the arrangement's own intents: over all pairs / over the gold pairs / "
+        "over the gold pairs with tags limited to the predicted intent's slots.",
+        "",
+        "| arrangement | all pairs | gold pairs | gold pairs, constrained | entity micro-F1 | "
+        "intent accuracy | training s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, row in comp.items():
         seconds = row["tagger"]["seconds"] + (row.get("intent_classifier") or {}).get("seconds", 0.0)
         lines.append(
-            f"| {name} | {_pct(row['mean_slot_f1'])} | {_pct(row['mean_slot_f1_gold_intent'])} | "
-            f"{_pct(row['entity_micro_f1'])} | {_pct(row['intent_accuracy'])} | {seconds:.0f} |"
+            f"| {name} | {_pct(row['mean_slot_f1'])} | {_pct(row.get('mean_slot_f1_gold_pairs'))} | "
+            f"{_pct(row.get('constrained_mean_slot_f1_gold_pairs'))} | {_pct(row['entity_micro_f1'])} | "
+            f"{_pct(row['intent_accuracy'])} | {seconds:.0f} |"
         )
     return lines
 
@@ -54,13 +58,38 @@ def _export(exp: dict[str, Any]) -> list[str]:
         f"word tag agreement {_pct(parity.get('label_agreement'))}, identical spans "
         f"{_pct(parity.get('span_agreement'))}.",
         "",
-        "| graph | entity micro-F1 | mean per-slot F1 (gold intent) |",
-        "|---|---|---|",
+        "Mean per-slot F1 with gold intents: all pairs / gold pairs / gold pairs, constrained.",
+        "",
+        "| graph | entity micro-F1 | all pairs | gold pairs | gold pairs, constrained |",
+        "|---|---|---|---|---|",
     ]
     for name, s in exp["onnx_scores"].items():
         lines.append(
-            f"| ONNX {name} | {_pct(s['entity_micro_f1'])} | {_pct(s['mean_slot_f1_gold_intent'])} |"
+            f"| ONNX {name} | {_pct(s['entity_micro_f1'])} | {_pct(s['mean_slot_f1_gold_intent'])} | "
+            f"{_pct(s.get('mean_slot_f1_gold_pairs'))} | "
+            f"{_pct(s.get('constrained_mean_slot_f1_gold_pairs'))} |"
         )
+    return lines
+
+
+def _snips_lines(test: dict[str, Any]) -> list[str]:
+    """The SNIPS metric variants as bullet points."""
+    lines = []
+    for key, what in (
+        ("snips_tagger_only", "gold intents"),
+        ("snips_constrained_gold_intent", "gold intents, tags limited to the intent's slots"),
+        ("snips", "the model's own intents"),
+        ("snips_constrained", "the model's own intents, tags limited to that intent's slots"),
+    ):
+        if key in test:
+            m = test[key]
+            lines.append(
+                f"- mean per-slot F1 ({what}): **{_pct(m['mean_slot_f1_gold_pairs'])}** over the "
+                f"{m['gold_pairs']} gold intent-slot pairs; {_pct(m['mean_slot_f1'])} over all {m['pairs']} "
+                "pairs (spurious slot names count as pairs with F1 0)"
+            )
+    if "intent_accuracy" in test:
+        lines.append(f"- intent accuracy: {_pct(test['intent_accuracy'])}")
     return lines
 
 
@@ -77,16 +106,7 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
         f"{test['split']} split ({test['examples']} rows); entity scores by seqeval over words.",
         "",
     ]
-    if "snips_tagger_only" in test:
-        lines.append(
-            f"- mean per-slot F1 over {test['snips_tagger_only']['pairs']} intent-slot pairs (SNIPS metric), "
-            f"gold intent: **{_pct(test['snips_tagger_only']['mean_slot_f1'])}**"
-        )
-    if "snips" in test:
-        lines.append(
-            f"- the same with the model's own intents: **{_pct(test['snips']['mean_slot_f1'])}** "
-            f"(intent accuracy {_pct(test['intent_accuracy'])})"
-        )
+    lines += _snips_lines(test)
     lines += ["", "## Entities", "", *_entity_table(test["entities"])]
     if metrics.get("comparison"):
         lines += _comparison(metrics["comparison"])

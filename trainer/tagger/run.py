@@ -18,6 +18,8 @@ from ..classifier.encoder import resolve_base
 from ..classifier.report import plot_history, write_json
 from .data import DataFileError, TaggedExample, entity_labels, holdout, read_tagged, shots_per_intent
 from .evaluate import (
+    allowed_tags,
+    constrained_spans,
     entity_report,
     intent_accuracy,
     predict,
@@ -129,12 +131,28 @@ def score(
     """Test scores: seqeval entity report, SNIPS mean per-slot F1 and (joint) intent accuracy."""
     enc = encode_tagged(tokenizer, d.test, {t: i for i, t in enumerate(d.tags)}, {}, cfg.max_length)
     preds = predict(model, enc, batch_size=cfg.eval_batch_size, pad_id=trainer.pad_id, device=trainer.device)
-    spans = predicted_spans(enc, preds.tag_logits, d.tags)
     if intents is None and preds.intent_logits is not None:
         intents = [d.intents[i] for i in preds.intent_logits.argmax(1)]
+    return logit_scores(d, enc, preds.tag_logits, intents), preds, enc
+
+
+def logit_scores(
+    d: Data, enc: TaggedEncoded, tag_logits: list[np.ndarray], intents: list[str] | None
+) -> dict[str, Any]:
+    """span_scores, plus the SNIPS metric with tags limited to each intent's slots (gold or predicted)."""
+    spans = predicted_spans(enc, tag_logits, d.tags)
     result = span_scores(d, enc, spans, intents)
-    result["_spans"] = spans  # for the comparison; dropped before metrics.json
-    return result, preds, enc
+    if d.intents and all(e.intent in d.intents for e in d.test):
+        allowed = allowed_tags(d.train, d.tags)
+        gold = [str(e.intent) for e in d.test]
+        fixed = constrained_spans(enc, tag_logits, d.tags, gold, allowed)
+        result["snips_constrained_gold_intent"] = _strip(snips_slot_metrics(d.test, fixed))
+        if intents is not None:
+            fixed = constrained_spans(enc, tag_logits, d.tags, intents, allowed)
+            result["snips_constrained"] = _strip(snips_slot_metrics(d.test, fixed, intents))
+    # for the comparison; dropped before metrics.json
+    result.update({"_spans": spans, "_logits": tag_logits, "_enc": enc})
+    return result
 
 
 def span_scores(
@@ -221,12 +239,19 @@ def _arrangement(
         "tagger": scores["_fit"],
     }
     if intents is not None:
-        out["mean_slot_f1"] = snips_slot_metrics(d.test, scores["_spans"], intents)["mean_slot_f1"]
+        plain = snips_slot_metrics(d.test, scores["_spans"], intents)
+        fixed = constrained_spans(
+            scores["_enc"], scores["_logits"], d.tags, intents, allowed_tags(d.train, d.tags)
+        )
+        constrained = snips_slot_metrics(d.test, fixed, intents)
         out["intent_accuracy"] = intent_accuracy(d.test, intents)
         out["intent_classifier"] = intent_run
     else:
-        out["mean_slot_f1"] = scores.get("snips", {}).get("mean_slot_f1")
+        plain, constrained = scores.get("snips", {}), scores.get("snips_constrained", {})
         out["intent_accuracy"] = scores.get("intent_accuracy")
+    out["mean_slot_f1"] = plain.get("mean_slot_f1")
+    out["mean_slot_f1_gold_pairs"] = plain.get("mean_slot_f1_gold_pairs")
+    out["constrained_mean_slot_f1_gold_pairs"] = constrained.get("mean_slot_f1_gold_pairs")
     return out
 
 
@@ -258,7 +283,8 @@ def train_tagger(spec: TaggerSpec, cfg: TrainConfig) -> dict[str, Any]:
     plot_history(result.history, spec.out / "history.png")
     if spec.export:
         metrics["export"] = export(spec, checkpoint, d, metrics, preds.tag_logits, enc)
-    test.pop("_spans")
+    for key in ("_spans", "_logits", "_enc"):
+        test.pop(key)
     write_json(spec.out / "metrics.json", metrics)
     write_report(spec.out, metrics)
     return metrics
@@ -276,6 +302,19 @@ def _summary(test: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def headline(scores: dict[str, Any]) -> dict[str, Any]:
+    """Entity micro-F1 and the SNIPS metric variants (gold intents) of one set of predictions."""
+    plain = scores.get("snips_tagger_only", {})
+    return {
+        "entity_micro_f1": scores["entities"]["micro"]["f1"],
+        "mean_slot_f1_gold_intent": plain.get("mean_slot_f1"),
+        "mean_slot_f1_gold_pairs": plain.get("mean_slot_f1_gold_pairs"),
+        "constrained_mean_slot_f1_gold_pairs": scores.get("snips_constrained_gold_intent", {}).get(
+            "mean_slot_f1_gold_pairs"
+        ),
+    }
+
+
 def export(
     spec: TaggerSpec,
     checkpoint: Path,
@@ -285,9 +324,7 @@ def export(
     enc: TaggedEncoded,
 ) -> dict[str, Any]:
     """Export the tagging head's model, then score the fp32 and the shipped graph on the test rows."""
-    from interplay.plugins.entities.tagger import OnnxTokenTagger
-
-    from .export import export_tagger
+    from .export import export_tagger, onnx_logits
 
     manifest = ModelManifest(
         kind=spec.kind,
@@ -312,12 +349,8 @@ def export(
     )
     scores = {}
     for name, directory in (("fp32", fp32_dir), (written.precision, out)):
-        tagged = OnnxTokenTagger(directory, threads=2, device="cpu").predict([e.text for e in d.test])
-        found = span_scores(d, enc, [list(t.spans) for t in tagged], None)
-        scores[name] = {
-            "entity_micro_f1": found["entities"]["micro"]["f1"],
-            "mean_slot_f1_gold_intent": found.get("snips_tagger_only", {}).get("mean_slot_f1"),
-        }
+        found = logit_scores(d, enc, onnx_logits(directory, [e.text for e in d.test]), None)
+        scores[name] = headline(found)
     return {
         "model_dir": str(out),
         "precision": written.precision,

@@ -52,3 +52,40 @@ def test_entity_report_is_seqeval_per_type_micro_and_macro():
     )  # the truncated span is wrong, not half right
     assert report["micro"]["f1"] == pytest.approx(2 / 3)
     assert report["macro"]["f1"] == pytest.approx(0.75)
+
+
+def test_gold_pairs_mean_leaves_out_slot_names_the_intent_never_has():
+    predicted = [
+        [Span("city", 8, 13)],
+        [Span("city", 8, 12), Span("time", 13, 18)],
+        [Span("artist", 5, 9), Span("city", 0, 4)],
+    ]
+    m = snips_slot_metrics(ROWS, predicted)
+    assert m["pairs"] == 4 and m["mean_slot_f1"] == pytest.approx(0.75)  # PlayMusic/city: F1 0
+    assert m["gold_pairs"] == 3 and m["mean_slot_f1_gold_pairs"] == 1.0
+
+
+def test_constrained_decoding_keeps_to_the_intent_slots():
+    import numpy as np
+    from interplay.plugins.entities.spans import bio_labels
+    from interplay.trainer.tagger.evaluate import allowed_tags, constrained_spans
+    from interplay.trainer.tagger.model import TaggedEncoded
+
+    tags = bio_labels(["artist", "city", "time"])
+    allowed = allowed_tags(ROWS, tags)
+    assert [t for t, ok in zip(tags, allowed["PlayMusic"], strict=True) if ok] == [
+        "O",
+        "B-artist",
+        "I-artist",
+    ]
+    enc = TaggedEncoded(
+        [[0, 1, 2, 0]], [[]], [-100], [[None, 0, 1, None]], [[(0, 0), (0, 4), (5, 9), (0, 0)]]
+    )
+    logits = np.zeros((4, len(tags)))
+    logits[1, tags.index("O")] = 5.0
+    logits[2, tags.index("B-city")] = 5.0  # the best tag overall is not a PlayMusic slot
+    logits[2, tags.index("B-artist")] = 3.0
+    (free,) = constrained_spans(enc, [logits], tags, ["GetWeather"], allowed)
+    (fixed,) = constrained_spans(enc, [logits], tags, ["PlayMusic"], allowed)
+    assert [(s.label, s.start, s.end) for s in free] == [("city", 5, 9)]
+    assert [(s.label, s.start, s.end) for s in fixed] == [("artist", 5, 9)]
