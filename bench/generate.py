@@ -278,8 +278,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         run_worker(args)
         return
-    given = argv if argv is not None else sys.argv[1:]
-    passthrough = [a for a in given if not a.startswith("--out")]
+    passthrough = ["--tokens", str(args.tokens), "--concurrency", args.concurrency,
+                   "--ppl-replies", str(args.ppl_replies), "--data", str(args.data)]
+    passthrough += ["--quick"] if args.quick else []
+    passthrough += ["--models-dir", str(args.models_dir)] if args.models_dir else []
     report: dict[str, Any] = {
         "bench": "generate", "args": {k: str(v) for k, v in vars(args).items() if k != "worker"},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
