@@ -149,3 +149,43 @@ def test_cli_rejects_bad_temperatures(toy_dir, tmp_path) -> None:
     ]
     result = CliRunner().invoke(augment_command, args)
     assert result.exit_code == 2 and "comma-separated numbers" in result.output
+
+
+def test_inline_hook_augments_the_runs_own_split(
+    monkeypatch, tiny_lm, encoder, tiny_bert, toy_dir, small_cfg, tmp_path
+) -> None:
+    from interplay.trainer.augment import hook, pipeline
+
+    model, tokenizer = tiny_lm
+    monkeypatch.setattr(pipeline, "build_models", lambda g, e: Models(model, tokenizer, encoder))
+    cfg = replace(small_cfg, rounds=1, filter=False, max_per_label=2)
+    spec = RunSpec(
+        train=toy_dir / "train.csv",
+        validation=toy_dir / "validation.csv",
+        test=toy_dir / "test.csv",
+        base=str(tiny_bert),
+        out=tmp_path / "run",
+        export=False,
+        shots_per_class=3,
+        augment=hook.inline(cfg, None, str(tiny_bert), tmp_path / "run" / "augment"),
+    )
+    metrics = train_classifier(spec, TrainConfig(epochs=1, max_steps=1, device="cpu", progress=False))
+    written = read_examples(tmp_path / "run" / "augment" / "augmented.csv")
+    assert 0 < metrics["data"]["augmented"] == len(written) <= 3 * 2
+    assert {e.label for e in written} <= {"greet", "weather", "goodbye"}
+
+
+def test_classifier_cli_refuses_both_augment_options(toy_dir, tmp_path) -> None:
+    from interplay.trainer.classifier.cli import classifier_command
+
+    args = [
+        "--train",
+        str(toy_dir / "train.csv"),
+        "--out",
+        str(tmp_path),
+        "--augment",
+        "--augmented",
+        str(toy_dir / "train.csv"),
+    ]
+    result = CliRunner().invoke(classifier_command, args)
+    assert result.exit_code == 2 and "either --augment or --augmented" in result.output
