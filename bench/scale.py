@@ -9,7 +9,9 @@ same plugins and the same load, measured in the same run.
 Scenarios: "noop" (two analyzers that return at once: the bus's own cost), "cpu" (two
 analyzers that each burn --cpu-ms of CPU per message: a stand-in for NLU inference), and
 "nlu" (the real intent and sentiment analyzers) when their model directories are prepared.
-Prints a table and writes bench/results/scale.json.
+Besides messages/s it reports CPU ms per message for the front process (the in-process bot, or
+the ingress), the worker processes and redis-server: on a machine that others load, that is the
+number that carries over. Prints a table and writes bench/results/scale.json.
 """
 
 from __future__ import annotations
@@ -181,14 +183,51 @@ def row(scenario: str, pipeline: str, workers: int, elapsed: float, lat: list[fl
     }
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def redis_cpu(client: Any) -> float:
+    info = await client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+class CpuMeter:
+    """CPU ms per message, per kind of process: comparable even on a machine others are loading."""
+
+    def __init__(self, client: Any = None, workers: list[subprocess.Popen[bytes]] | None = None) -> None:
+        self.client, self.workers = client, workers or []
+
+    async def read(self) -> tuple[float, float, float]:
+        redis = await redis_cpu(self.client) if self.client is not None else 0.0
+        return time.process_time(), sum(process_cpu(p.pid) for p in self.workers), redis
+
+    async def __aenter__(self) -> CpuMeter:
+        self.start = await self.read()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.end = await self.read()
+
+    def per_message(self, messages: int) -> dict[str, float]:
+        names = ("front_cpu_ms", "worker_cpu_ms", "redis_cpu_ms")
+        return {
+            n: round((e - s) * 1000 / messages, 2)
+            for n, s, e in zip(names, self.start, self.end, strict=True)
+        }
+
+
 async def measure_in_process(data: dict[str, Any], scenario: str, load: tuple[int, int]) -> dict[str, Any]:
     settings = data["plugins"]
     analyzers = data["pipeline"]["analyzers"]
     async with run_bot(bench_plugin, analyzers=analyzers, settings=settings, store=MemoryStore()) as bot:
         assert bot.channel is not None
         await drive(bot.channel, 4, 5, "warm")
-        elapsed, lat = await drive(bot.channel, *load, scenario)
-    return row(scenario, "in-process", 1, elapsed, lat)
+        async with CpuMeter() as cpu:
+            elapsed, lat = await drive(bot.channel, *load, scenario)
+    return row(scenario, "in-process", 1, elapsed, lat) | cpu.per_message(len(lat))
 
 
 async def wait_for_owners(store: Any, names: set[str], timeout: float = 120.0) -> None:
@@ -224,8 +263,9 @@ async def measure_redis(
                 procs.append(start_worker(worker_config, f"{scenario}-w{len(procs)}", tmp))
             await wait_for_owners(ingress.store, {f"{scenario}-w{i}" for i in range(count)})
             await drive(channel, 8, 5, f"warm{count}")
-            elapsed, lat = await drive(channel, *load, f"{scenario}{count}")
-            rows.append(row(scenario, "redis", count, elapsed, lat))
+            async with CpuMeter(ingress.store.client, procs) as cpu:
+                elapsed, lat = await drive(channel, *load, f"{scenario}{count}")
+            rows.append(row(scenario, "redis", count, elapsed, lat) | cpu.per_message(len(lat)))
             print(f"  {scenario}: {count} worker(s) {rows[-1]['msgs_per_s']} msgs/s", file=sys.stderr)
     finally:
         await ingress.stop()
@@ -236,11 +276,12 @@ async def measure_redis(
 # -- report ---------------------------------------------------------------------------------
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(f"{'scenario':<9}{'pipeline':<12}{'workers':>8}{'msgs':>7}{'msgs/s':>9}", end="")
-    print(f"{'p50 ms':>9}{'p95 ms':>9}{'vs in-proc':>11}")
+    print(f"{'p50 ms':>9}{'p95 ms':>9}{'vs in-proc':>11}   CPU ms/msg: front  workers  redis")
     for r in rows:
         print(
             f"{r['scenario']:<9}{r['pipeline']:<12}{r['workers']:>8}{r['messages']:>7}{r['msgs_per_s']:>9}"
             f"{r['p50_ms']:>9}{r['p95_ms']:>9}{r['vs_in_process']:>11}"
+            f"{r['front_cpu_ms']:>19}{r['worker_cpu_ms']:>9}{r['redis_cpu_ms']:>7}"
         )
 
 
