@@ -163,7 +163,11 @@ class BatchEngine:
             if request is None:
                 return
             block = False
-            self._prefill(request)
+            try:
+                self._prefill(request)
+            except Exception as exc:  # one bad prompt must not take the running batch down with it
+                log.exception("prefill failed")
+                request.emit(FINISH, f"error: {type(exc).__name__}: {exc}")
 
     def _prefill(self, request: Request) -> None:
         if request.cancelled:

@@ -132,3 +132,20 @@ async def test_stopped_engine_finishes_new_requests(start_generator: Any) -> Non
     gen.engine = engine
     assert [t async for t in gen.tokens([1, 2, 3], gen.sampling())] == []
     assert gen.last_finish == "shutdown"
+
+
+async def test_a_failing_prompt_fails_alone(start_generator: Any) -> None:
+    from interplay.core import ModelError
+
+    async with start_generator(max_new_tokens=30, **GREEDY) as gen:
+        good = gen.prompts.build(conversation("Hello"))
+        expected = [t async for t in gen.tokens(good, gen.sampling(max_new_tokens=30, **GREEDY))]
+        running = asyncio.create_task(_collect(gen.tokens(good, gen.sampling(max_new_tokens=30, **GREEDY))))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ModelError, match="generation failed"):
+            await _collect(gen.tokens([10**9], gen.sampling()))  # an id far outside the vocabulary
+        assert await running == expected
+
+
+async def _collect(iterator: Any) -> list[int]:
+    return [t async for t in iterator]
