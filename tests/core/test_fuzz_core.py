@@ -102,11 +102,11 @@ async def test_lone_surrogates_are_stored_as_replacement_characters():
 @pytest.mark.timeout(1800)
 def test_the_memory_check_catches_a_leak(tmp_path, monkeypatch):
     """The check above can fail: a generator that keeps 4 KiB per reply (a third of inputs) trips it."""
-    kept: list[bytes] = []
+    kept: list[bytearray] = []
     real = fakes.RecordingGenerator.stream
 
     def leaky(self, conversation):
-        kept.append(b"x" * 4096)
+        kept.append(bytearray(4096))  # a new object each time (b"x" * n is one folded constant)
         return real(self, conversation)
 
     monkeypatch.setattr(fakes.RecordingGenerator, "stream", leaky)
