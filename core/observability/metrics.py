@@ -67,24 +67,36 @@ class BotMetrics(PipelineObserver):
             registry=r,
         )
         r.register(BotStateCollector(bot))
+        # labels() validates and locks on every call: the hot path keeps the children it made
+        self._stages = {stage: self.stage_seconds.labels(stage) for stage in STAGES}
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def received(self, message: Message, outcome: Submitted) -> None:
-        self.received_total.labels(message.channel, outcome.value).inc()
+        self._child(self.received_total, message.channel, outcome.value).inc()
 
     def replied(self, message: Message, reply: Reply) -> None:
-        self.sent_total.labels(reply.channel, source_kind(reply.source)).inc()
+        self._child(self.sent_total, reply.channel, source_kind(reply.source)).inc()
+        stages = self._stages
         for stage, seconds in reply.latency.items():
-            if stage in STAGES:  # a fixed label set, whatever else lands in the dict
-                self.stage_seconds.labels(stage).observe(seconds)
+            child = stages.get(stage)  # a fixed label set, whatever else lands in the dict
+            if child is not None:
+                child.observe(seconds)
 
     def generated(self, source: str, deltas: int, seconds: float) -> None:
         kind, _, name = source.partition(":")
         if kind != "generator" or not name:
             return
-        self.tokens_total.labels(name).inc(deltas)
-        self.generation_seconds.labels(name).inc(seconds)
+        self._child(self.tokens_total, name).inc(deltas)
+        self._child(self.generation_seconds, name).inc(seconds)
         if seconds > 0 and deltas:
-            self.tokens_per_second.labels(name).set(deltas / seconds)
+            self._child(self.tokens_per_second, name).set(deltas / seconds)
 
 
 class BotStateCollector(Collector):
