@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from interplay.core import Message
 from interplay.core.scale.keys import Keys
@@ -90,3 +92,17 @@ async def test_an_unreachable_redis_says_what_to_do():
     with pytest.raises(InterplayError, match=where):
         await s.open()
     await s.close()
+
+
+async def test_it_backs_an_ordinary_single_process_bot(store):
+    """[store] backend = "redis" with the in-process bus: messages stored before a crash are answered."""
+    from interplay.testing import run_bot
+
+    stranded = Message("fake", "c1", "u1", "stored before a crash")
+    await store.record_inbound(stranded)  # RECEIVED, never started: recover() must answer it
+    async with run_bot(store=store) as bot:
+        assert (await bot.say("hello redis")).text == "hello redis"
+        await asyncio.sleep(0.2)
+        texts = [t.text for t in await store.history("c1", 10)]
+    assert sorted(texts) == sorted(["stored before a crash"] * 2 + ["hello redis"] * 2)
+    assert await store.pending() == []
