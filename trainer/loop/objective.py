@@ -79,9 +79,11 @@ def batch_loss(model: Any, batch: dict[str, torch.Tensor], reference: torch.Tens
 def reference_logps(model: Any, examples: list[TokenizedExample], pad_id: int,
                     batch_size: int) -> torch.Tensor:
     """Summed reply log-probabilities under the model before training (the KTO reference)."""
+    from tqdm import tqdm
+
     model.eval()
     out = []
-    for start in range(0, len(examples), batch_size):
+    for start in tqdm(range(0, len(examples), batch_size), desc="reference log-probs", unit="batch"):
         batch = collate(examples[start : start + batch_size], pad_id)
         total, _ = reply_logps(model, batch)
         out.append(total)
