@@ -120,7 +120,7 @@ class FeedbackSettings(Strict):
     sentiment_min_confidence: float = Field(0.7, ge=0.0, le=1.0)
     sentiment_weight: float = Field(0.3, ge=0.0)  # an explicit /good or /bad weighs 1.0
     rephrase_weight: float = Field(0.5, ge=0.0)
-    rephrase_similarity: float = Field(0.6, gt=0.0, le=1.0)  # word-and-character overlap, 0..1
+    rephrase_similarity: float = Field(0.7, gt=0.0, le=1.0)  # word-and-character overlap, 0..1
     rephrase_window: float = Field(300.0, gt=0.0)  # seconds: later messages are not a rephrase
 
 

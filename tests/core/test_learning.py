@@ -82,6 +82,7 @@ plugins = SimpleNamespace(
 def test_similarity_separates_rephrases_from_new_questions() -> None:
     assert similarity("where is my parcel", "where is my parcel now?") > 0.6
     assert similarity("where is my parcel", "what is the weather in Rome") < 0.3
+    assert similarity("conv2 says 0", "conv2 says 1") < 0.7  # a new message in a series is no rephrase
 
 
 @pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
