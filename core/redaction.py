@@ -16,7 +16,7 @@ MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 # Shapes of credentials that may reach a log without passing through `resolve_secret`
 # (a URL in a library's exception, a token read straight from the environment).
 _TOKEN_PATTERNS = (
-    r"\b\d{5,}:[A-Za-z0-9_-]{30,}",  # Telegram bot token
+    r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}",  # Telegram bot token (also inside .../bot<token>/)
     r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack bot / user / app-level tokens
     r"\bxapp-[A-Za-z0-9-]{10,}",
     r"\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{16,}",
