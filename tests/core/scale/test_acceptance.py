@@ -105,7 +105,7 @@ async def _pending_for(ingress, stream: str, consumer: str) -> int:
 
 async def test_kill_9_mid_message_is_answered_once_by_another_worker(redis_server, tmp_path, workers):
     data = scale_config(redis_server.url, tmp_path, partitions=4)
-    data["plugins"] = {"echo": {"delay": 4.0}}  # four seconds before the (only) word: killed before it
+    data["plugins"] = {"echo": {"delay": 3.0}}  # three seconds before the (only) word: killed before it
     procs = workers(data)
     procs.start("p0")
     procs.start("p1")
@@ -120,7 +120,7 @@ async def test_kill_9_mid_message_is_answered_once_by_another_worker(redis_serve
         survivor = ({"p0", "p1"} - {owner}).pop()
         assert reply.text == "survive"
         assert ingress.ingress.router.served_by[reply.reply.message_id] == survivor
-        await asyncio.sleep(3.0)  # time enough for any second answer to show up
+        await asyncio.sleep(2.0)  # time enough for any second answer to show up
         assert len(channel.sent) == 1
         assert [t.text for t in await ingress.store.history("victim", 10)] == ["survive"] * 2
         assert await ingress.store.client.xlen(stream) == 0  # acknowledged
@@ -204,3 +204,26 @@ def test_the_command_line_runs_an_ingress_and_a_worker(redis_server, tmp_path, w
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["echo: hello there", "echo: second line"]
+
+
+async def test_sigterm_lets_a_worker_finish_its_reply_and_hand_over(redis_server, tmp_path, workers):
+    data = scale_config(redis_server.url, tmp_path, partitions=4, lease_ttl=9.0)
+    data["plugins"] = {"echo": {"delay": 0.5}}
+    procs = workers(data)
+    procs.start("p0")
+    procs.start("p1")
+    async with scaled(data, workers=0) as (ingress, _):
+        await wait_for_owners(ingress, {"p0", "p1"})
+        channel, served = channel_of(ingress), ingress.ingress.router.served_by
+        owner, stream = await _owner_and_stream(ingress, "calm")
+        first = await channel.submit(channel.message("finish this please", "calm"))
+        await wait_for(lambda: _pending_for(ingress, stream, owner), what="the owner to take the message")
+        procs.procs[owner].terminate()  # SIGTERM: finish in-flight replies, then give partitions back
+        reply = await asyncio.wait_for(first, 30)
+        assert reply.text == "finish this please" and served[reply.reply.message_id] == owner
+        assert procs.procs[owner].wait(30) == 0
+        survivor = ({"p0", "p1"} - {owner}).pop()
+        # handed back at once: taken at the survivor's next look (lease_ttl / 3 = 3 s), well before
+        # the 9 s a lease left to expire would take
+        second = await asyncio.wait_for(await channel.submit(channel.message("next", "calm")), 7.5)
+        assert second.text == "next" and served[second.reply.message_id] == survivor
