@@ -38,7 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, help="max new tokens per reply (default 48, quick 32)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-steps", type=int, help="optimizer steps (default: one epoch; quick 12)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch and ONNX Runtime threads (0: all cores; 1 on a CPU shared with others)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
@@ -56,7 +57,7 @@ def scratch_root(prepared: Path, where: Path) -> Path:
 def settings(root: Path, data: Path, args: argparse.Namespace, **loop: Any) -> dict[str, Any]:
     # shared, busy CPUs: a reply may wait long for its turn; a timeout would turn it into a fallback
     onnx = {"model_dir": str(root), "max_new_tokens": args.tokens, "temperature": 0.7, "max_batch": 16,
-            "timeout": 1800}
+            "timeout": 1800, **({"threads": args.threads} if args.threads else {})}
     loop_cfg = {"watch_interval": 0.5, "epochs": args.epochs, "threads": args.threads,
                 "variants": ["int8"] if args.quick else ["int8", "fp16"], **loop}
     if args.max_steps or args.quick:
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="interplay-bench-loop-") as tmp:
         report = asyncio.run(run(args, Path(tmp)))
     report["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None,
-                         "quick": args.quick}
+                         "quick": args.quick, "threads": args.threads, "load_average": os.getloadavg()}
     print(table(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
