@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, help="new tokens per reply (default 64, quick 24)")
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated conversation counts")
     parser.add_argument("--backends", default="auto",
-                        help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, torch-cuda, onnx-cuda-fp16")
+                        help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, torch-cuda, "
+                             "onnx-cuda-fp16; empty for perplexity only")
     parser.add_argument("--ppl-replies", type=int, help="DailyDialog replies for perplexity (default 200)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="DailyDialog validation JSONL")
     parser.add_argument("--models-dir", type=Path, help="default: the configured models_dir")
@@ -218,7 +219,7 @@ def run_worker(args: argparse.Namespace) -> None:
 
 def pick_backends(args: argparse.Namespace) -> list[str]:
     if args.backends != "auto":
-        return args.backends.split(",")
+        return [b for b in args.backends.split(",") if b]  # "" = perplexity only
     backends = ["torch-cpu", "onnx-fp32", "onnx-int8"]
     from interplay.plugins.onnx_generator.session import cuda_usable
 
