@@ -3,6 +3,7 @@
 Stages (each writes bench/results/tagger.json as soon as it ends, so a long run keeps what it finished):
   full      the tagger on the whole training set, exported to int8 and fp32 and scored through ONNX Runtime
   shots70   70 utterances per intent: tagger, plus the joint model and a separate intent classifier
+  shots70_long  the 70-per-intent tagger alone, 20 epochs at a higher learning rate
   joint     the whole set: joint model vs tagger + intent classifier, one epoch each
 
 Run with `nice .venv/bin/python bench/tagger.py` (add `--quick` for a smoke run of a few hundred steps).
@@ -39,6 +40,9 @@ def stage_spec(stage: str, out: Path, quick: bool) -> tuple[Any, Any]:
     elif stage == "shots70":
         spec = TaggerSpec(**common, shots_per_intent=70, compare=True, export=False)
         cfg = TrainConfig(epochs=10, lr=1e-4, batch_size=16, max_length=48, patience=0, max_steps=cap)
+    elif stage == "shots70_long":  # shots70's tagger was still learning at epoch 10: more steps, higher lr
+        spec = TaggerSpec(**common, shots_per_intent=70, export=False)
+        cfg = TrainConfig(epochs=20, lr=3e-4, batch_size=16, max_length=48, patience=0, max_steps=cap)
     else:  # 500 per intent: what two CPU cores can train three times over in the time there was
         spec = TaggerSpec(**common, mode="joint", compare=True, export=False, shots_per_intent=500)
         cfg = TrainConfig(epochs=2, lr=1e-4, max_length=48, patience=0, max_steps=cap)
