@@ -99,12 +99,14 @@ class Augmenter:
             wanted = {k: v for k, v in groups.items() if counts[k] < self.cfg.max_per_label}
             if not wanted:
                 break
+            round_started = time.perf_counter()  # the report's seconds include proposing and updating
             given = first_round if round_no == 1 and first_round is not None else None
             proposed = given if given is not None else self.proposer.propose(wanted, round_no)
             proposed = [c for c in proposed if c.label in wanted]
             if round_no == 1:
                 result.first_round = proposed
             report = self._round(round_no, proposed, labeled, real, groups, result)
+            report.seconds = time.perf_counter() - round_started
             result.rounds.append(report)
         result.seconds = time.perf_counter() - started
         return result
@@ -118,7 +120,6 @@ class Augmenter:
         groups: dict[str, list[str]],
         result: AugmentResult,
     ) -> RoundReport:
-        started = time.perf_counter()
         clean = usable(proposed)
         seen = [e.text for e in labeled] + [c.text for c in result.candidates]
         new = dedupe(clean, seen)
@@ -156,7 +157,7 @@ class Augmenter:
                 False,
                 self.cfg.examples_in_report,
             ),
-            seconds=time.perf_counter() - started,
+            seconds=0.0,  # set by run()
         )
 
     def _judge(
