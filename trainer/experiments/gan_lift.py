@@ -39,6 +39,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--head-lr", type=float, default=None, help="classifier head (GAN: discriminator head)")
     p.add_argument("--generator-lr", type=float, default=None, help="default: --head-lr, else --lr")
     p.add_argument("--base", default=None)
+    p.add_argument("--modes", nargs="+", choices=["plain", "gan"], default=["plain", "gan"])
     p.add_argument("--max-steps", type=int, default=None, help="smoke runs only")
     return p.parse_args()
 
@@ -65,7 +66,7 @@ def main() -> None:
     )
     runs = []
     for seed in args.seeds:
-        for mode in ("plain", "gan"):
+        for mode in args.modes:
             spec = RunSpec(
                 train=args.data / "train.csv",
                 validation=val_file,
