@@ -55,6 +55,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--modes", nargs="+", default=["plain", "gan"])
     p.add_argument("--max-steps", type=int, default=None, help="smoke runs only")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+    p.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="only combine these results files (runs made with the same settings)",
+    )
     args = p.parse_args()
     if args.quick:
         args.intents, args.shots, args.seeds, args.rounds = args.intents or 10, [5], [1], 2
@@ -108,8 +114,35 @@ def configs(args: argparse.Namespace) -> tuple[AugmentConfig, TrainConfig, Train
     return augment, plain, replace(plain, epochs=args.gan_epochs, gan=True)
 
 
+def merge(args: argparse.Namespace) -> None:
+    """One results file from runs made separately (e.g. one seed per process), summary recomputed."""
+    parts = [json.loads(p.read_text()) for p in args.merge]
+    runs = [r for part in parts for r in part["runs"]]
+    arms = tuple(dict.fromkeys(r["arm"] for r in runs))
+    modes = tuple(dict.fromkeys(r["mode"] for r in runs))
+    results = {
+        "summary": summarize(runs, arms, modes),
+        "runs": runs,
+        "merged_from": [
+            {
+                "file": str(p),
+                "settings": part["settings"],
+                "complete": part.get("complete"),
+                "wall_seconds": part.get("wall_seconds"),
+                "timings": part.get("timings"),
+            }
+            for p, part in zip(args.merge, parts, strict=True)
+        ],
+    }
+    write_json(args.results, results)
+    args.results.with_suffix(".md").write_text(compare_markdown(results), encoding="utf-8")
+    print(compare_markdown(results))
+
+
 def main() -> None:
     args = parse()
+    if args.merge:
+        return merge(args)
     import torch
 
     # on a busy machine OpenMP threads that wait for each other's time slices make generation 10x slower
