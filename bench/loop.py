@@ -108,8 +108,12 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             await asyncio.sleep(0.2)
         times["iteration total (incl. hot swap)"] = time.perf_counter() - clock
         print(describe(result), flush=True)
-        after = await replies_for(bot, held, "after") if result.promoted else before
+        after = await replies_for(bot, held, "after") if result.promoted else []
         new_version = bot.bot.generator.model_version
+    if not result.promoted and result.version is not None:  # score the rejected candidate anyway
+        async with run_bot(**settings(result.version, work / "candidate", args, hot_swap=False)) as bot:
+            after = await replies_for(bot, held, "after")
+            new_version = f"{bot.bot.generator.model_version} (rejected by the gate)"
     return {
         "feedback": counts, "rule_max_chars": rule.max_chars, "seconds": times,
         "before": {"version": old_version, "rule_score": rule.score(before),
