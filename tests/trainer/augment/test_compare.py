@@ -189,3 +189,47 @@ def test_classifier_cli_refuses_both_augment_options(toy_dir, tmp_path) -> None:
     ]
     result = CliRunner().invoke(classifier_command, args)
     assert result.exit_code == 2 and "either --augment or --augmented" in result.output
+
+
+def test_cli_compare_writes_table_and_json(tiny_generator_dir, tiny_bert, toy_dir, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    args = [
+        "--train",
+        str(toy_dir / "train.csv"),
+        "--validation",
+        str(toy_dir / "validation.csv"),
+        "--test",
+        str(toy_dir / "test.csv"),
+        "--out",
+        str(out),
+        "--generator",
+        str(tiny_generator_dir),
+        "--base",
+        str(tiny_bert),
+        "--compare",
+        "--shots",
+        "2",
+        "--seeds",
+        "1",
+        "--rounds",
+        "1",
+        "--per-label",
+        "1",
+        "--temperatures",
+        "1.0",
+        "--max-new-tokens",
+        "4",
+        "--epochs",
+        "1",
+        "--gan-epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--generator-steps",
+        "1",
+    ]
+    result = CliRunner().invoke(augment_command, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "compare.json").read_text())
+    assert len(data["runs"]) == 8 and data["settings"]["gan"]["gan"] is True
+    assert "filtered + generator updates | GAN-BERT" in (out / "compare.md").read_text()
