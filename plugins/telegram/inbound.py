@@ -95,6 +95,8 @@ class UpdateRouter:
         msg = update.message or update.edited_message
         if msg is None:
             return Skip("update type not handled")
+        if msg.chat is None:  # malformed: Telegram always sends the chat (found by the fuzzer)
+            return Skip("message without a chat")
         if (why := self._refused(msg.chat.id, msg.from_user.id if msg.from_user else None)) is not None:
             return Skip(why)
         if update.edited_message is not None and (why := self._edit_refused(msg)) is not None:
