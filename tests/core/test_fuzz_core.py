@@ -69,6 +69,8 @@ def _fuzz(tmp_path, examples: int, measure: bool = False) -> None:
         feed()
         assert feed.count >= examples  # hypothesis ran them all, not fewer
         bus = live.bot.bot.bus
+        # the last reply resolves its future before its worker pops the queue: let workers finish
+        assert live.call(lambda: bus.drain(10))
         assert bus.pending == 0 and bus.conversations == 0
         assert not live.bot.bot.errors, live.bot.bot.errors
         live.assert_clean()
