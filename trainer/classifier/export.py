@@ -26,8 +26,10 @@ FP32_LOGIT_TOLERANCE = 1e-3
 INT8_MIN_AGREEMENT = 0.95
 
 
-def onnx_export(checkpoint: Path, out: Path, opset: int | None = None) -> Path:
-    """Optimum's exporter: checkpoint directory to `out/model.onnx` (fp32)."""
+def onnx_export(
+    checkpoint: Path, out: Path, opset: int | None = None, task: str = "text-classification"
+) -> Path:
+    """Optimum's exporter for an encoder `task`: checkpoint directory to `out/model.onnx` (fp32)."""
     from optimum.exporters.onnx import main_export
 
     with warnings.catch_warnings():
@@ -35,7 +37,7 @@ def onnx_export(checkpoint: Path, out: Path, opset: int | None = None) -> Path:
         main_export(
             str(checkpoint),
             output=out,
-            task="text-classification",
+            task=task,
             opset=opset,
             device="cpu",
             do_validation=False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +17,13 @@ from interplay.plugins.nlu.manifest import ModelManifest, ParityCheck
 from ..classifier.export import (
     FP32_LOGIT_TOLERANCE,
     INT8_MIN_AGREEMENT,
+    onnx_export,
     onnx_opset,
     quantize_int8,
     write_model_dir,
 )
 
 log = logging.getLogger("interplay.trainer")
-
-
-def onnx_export_tokens(checkpoint: Path, out: Path, opset: int | None = None) -> Path:
-    """Optimum's exporter with the token-classification task: checkpoint to `out/model.onnx` (fp32)."""
-    from optimum.exporters.onnx import main_export
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        main_export(
-            str(checkpoint),
-            output=out,
-            task="token-classification",
-            opset=opset,
-            device="cpu",
-            do_validation=False,
-            local_files_only=True,
-        )
-    path = out / "model.onnx"
-    if not path.is_file():
-        raise ModelError(f"the ONNX export wrote no {path}: check the checkpoint in {checkpoint}")
-    return path
 
 
 def onnx_logits(directory: Path, texts: list[str], batch: int = 64) -> list[np.ndarray]:
@@ -107,7 +86,7 @@ def export_tagger(
     tags = list(manifest.labels)
     with tempfile.TemporaryDirectory(prefix="interplay-export-") as tmp:
         tmp_path = Path(tmp)
-        fp32 = onnx_export_tokens(checkpoint, tmp_path / "onnx", opset)
+        fp32 = onnx_export(checkpoint, tmp_path / "onnx", opset, task="token-classification")
         base = manifest.model_copy(update={"opset": onnx_opset(fp32), "precision": "fp32"})
         fp32_dir = keep_fp32 or tmp_path / "fp32"
         write_model_dir(fp32, checkpoint, fp32_dir, base)
