@@ -57,6 +57,12 @@ def _models_dir() -> Path | None:
     help="Train out-of-scope rows as a class (else only the threshold rejects).",
 )
 @click.option("--threshold", type=float, help="Fixed confidence threshold (default: chosen on validation).")
+@click.option(
+    "--min-in-scope",
+    type=click.FloatRange(0, 1),
+    help="Choose the threshold that rejects the most while validation in-scope accuracy stays >= this "
+    "(e.g. 0.955) [default: maximize (in-scope accuracy + oos recall) / 2].",
+)
 @click.option("--no-export", is_flag=True, help="Train and report only.")
 @click.option("--no-quantize", is_flag=True, help="Export fp32 instead of int8.")
 @click.option("--augment", is_flag=True, help="Add generated utterances a discriminator keeps.")
@@ -83,6 +89,7 @@ def classifier_command(**opts: Any) -> None:
         oos_label=opts["oos_label"] or None,
         oos_class=opts["oos_class"],
         threshold=opts["threshold"],
+        min_in_scope=opts["min_in_scope"],
         shots_per_class=opts["shots_per_class"],
         label_fraction=opts["label_fraction"],
         subsample_per_class=opts["subsample_per_class"],

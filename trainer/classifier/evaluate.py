@@ -80,13 +80,23 @@ def oos_scores(y_true: np.ndarray, y_pred: np.ndarray, oos_id: int | None) -> di
     return scores
 
 
-def choose_threshold(probs: np.ndarray, y_true: np.ndarray, oos_id: int) -> tuple[float, dict[str, float]]:
-    """The confidence threshold that maximizes (in-scope accuracy + oos recall) / 2 on validation."""
+def choose_threshold(
+    probs: np.ndarray, y_true: np.ndarray, oos_id: int, min_in_scope: float | None = None
+) -> tuple[float, dict[str, float]]:
+    """The confidence threshold chosen on validation.
+
+    By default the one that maximizes (in-scope accuracy + oos recall) / 2. With `min_in_scope`
+    (a fraction), the highest threshold (most out-of-scope rejected) whose in-scope accuracy stays
+    at or above it; if none does, no threshold (0.0).
+    """
     best_t, best_score, best = 0.0, -1.0, {}
     for t in np.unique(np.round(np.concatenate([[0.0], probs.max(axis=1)]), 4)):
         scores = oos_scores(y_true, apply_threshold(probs, oos_id, float(t)), oos_id)
         balanced = (scores["in_scope_accuracy"] + scores["oos_recall"]) / 2
-        if balanced > best_score + 1e-9:
+        if min_in_scope is not None:
+            if scores["in_scope_accuracy"] >= min_in_scope - 1e-9 or not best:
+                best_t, best_score, best = float(t), balanced, scores
+        elif balanced > best_score + 1e-9:
             best_t, best_score, best = float(t), balanced, scores
     return best_t, {**best, "balanced": best_score}
 

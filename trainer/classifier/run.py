@@ -45,6 +45,7 @@ class RunSpec:
     oos_label: str | None = "oos"
     oos_class: bool = True  # train `oos_label` rows as a class (else only the threshold rejects)
     threshold: float | None = None  # fixed threshold instead of one chosen on validation
+    min_in_scope: float | None = None  # threshold rule: keep validation in-scope accuracy >= this
     shots_per_class: int | None = None
     label_fraction: float | None = None
     subsample_per_class: int | None = None
@@ -157,7 +158,10 @@ def score(
     threshold = spec.threshold
     if threshold is None:
         threshold, out["validation_threshold"] = choose_threshold(
-            softmax(logits["validation"]), ys["validation"], oos_id if oos_id is not None else -1
+            softmax(logits["validation"]),
+            ys["validation"],
+            oos_id if oos_id is not None else -1,
+            spec.min_in_scope,
         )
     preds = apply_threshold(softmax(logits["test"]), oos_id, threshold)
     out["threshold_method"] = oos_scores(ys["test"], preds, oos_id)
