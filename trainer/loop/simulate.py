@@ -56,22 +56,22 @@ def mean_length(replies: list[str]) -> float:
 
 async def simulate(say: Callable[..., Any], rule: ShortReplyRule, messages: list[str], *, users: int = 8,
                    concurrency: int = 8) -> dict[str, int]:
-    """Users talk to the bot and rate each reply with /good or /bad by the rule."""
+    """Users talk to the bot and rate each reply with /good or /bad by the rule.
+
+    Message i goes to worker i % concurrency, so who says what in which conversation (and so the
+    stored conversations, their contexts and which of them the export holds out) does not depend
+    on which reply happens to come back first.
+    """
     counts = {"good": 0, "bad": 0}
-    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
-    for i, text in enumerate(messages):
-        queue.put_nowait((i, text))
 
     async def user_worker(worker: int) -> None:
-        done = 0  # one worker talks in its own conversations, so /good rates the reply it just got
-        while not queue.empty():
-            _, text = queue.get_nowait()
+        # one worker talks in its own conversations, so /good rates the reply it just got
+        for done, text in enumerate(messages[worker::concurrency]):
             user, conversation = f"user{worker % users}", f"sim-w{worker}-{done // 4}"
             reply = await say(text, conversation=conversation, user=user)
             verdict = "good" if rule.likes(reply.text) else "bad"
             counts[verdict] += 1
             await say(f"/{verdict}", conversation=conversation, user=user)
-            done += 1
 
     await asyncio.gather(*(user_worker(w) for w in range(concurrency)))
     return counts

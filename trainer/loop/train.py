@@ -13,6 +13,8 @@ import json
 import logging
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,14 @@ def base_source(root: Path) -> Any:
 
 
 def _select(rows: list[dict[str, Any]], min_weight: float) -> list[dict[str, Any]]:
-    return [r for r in rows if float(r["weight"]) >= min_weight]
+    """Rows with enough feedback weight, grouped by conversation (turn order kept within each).
+
+    The export lists rows in message time order, which interleaves concurrent conversations
+    however their replies happened to finish; grouping makes the training order (and so the
+    seeded shuffle's batches) depend on the data only.
+    """
+    chosen = [r for r in rows if float(r["weight"]) >= min_weight]
+    return sorted(chosen, key=lambda r: str(r.get("conversation_id", "")))
 
 
 def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: TrainOptions) -> dict[str, Any]:
@@ -118,6 +127,33 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
             "last": history[-1:], "examples": len(examples)}
 
 
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed every generator training draws from (LoRA init, anything random in torch, numpy, `random`)
+    and ask torch for deterministic kernels; the process's previous settings come back afterwards.
+
+    With the same data, seed and `threads`, a run gives the same weights. (A different thread
+    count may still change the last bits of CPU reductions.)
+    """
+    import numpy as np
+    import torch
+
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    random_state, numpy_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
+            random.setstate(random_state)
+            np.random.set_state(numpy_state)
+
+
 def with_lora(model: Any, rank: int) -> Any:
     """Wrap the model with LoRA adapters on every attention and MLP projection."""
     from peft import LoraConfig, get_peft_model
@@ -145,14 +181,14 @@ def train_generator(config: Any, dataset: Path, options: TrainOptions, *, root: 
     if not any(r["label"] for r in rows):
         raise TrainingError(f"{dataset} has no reply rated good: collect more feedback first")
     source = base_source(root)
-    torch.manual_seed(options.seed)
     if options.threads:
         torch.set_num_threads(options.threads)  # shared CPUs: more threads than free cores thrash
     model, tokenizer = loaded or _load(source)
     examples = tokenize(rows, tokenizer, system_prompt_of(config))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    trainable = with_lora(model, options.lora_rank) if options.method == "lora" else model
-    report = fit(trainable, examples, pad_id, options)
+    with seeded(options.seed):
+        trainable = with_lora(model, options.lora_rank) if options.method == "lora" else model
+        report = fit(trainable, examples, pad_id, options)
     if options.method == "lora":
         model = trainable.merge_and_unload()
     version = root / registry.VERSIONS / new_version_id(dataset)
