@@ -103,11 +103,15 @@ def train_generator_command(obj: Any, dataset: Path | None, promote: bool, **ove
 @click.option("--golden", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Frozen labeled golden file for the gate [default: the default data's test split].")
 @click.option("--golden-limit", default=1000, show_default=True)
+@click.option("--max-accuracy-drop", default=0.0, show_default=True,
+              help="How much lower than the served model's the candidate's golden accuracy may be.")
+@click.option("--base", default=None, help="Encoder: local directory or hub id [default: all-MiniLM-L6-v2].")
 @click.option("--max-steps", type=int)
 @click.option("--promote/--no-promote", default=True, show_default=True)
 @click.pass_obj
 def train_nlu_command(obj: Any, from_logs: bool, kind: str, dataset: Path | None, train_file: Path | None,
-                      golden: Path | None, golden_limit: int, max_steps: int | None, promote: bool) -> None:
+                      golden: Path | None, golden_limit: int, max_accuracy_drop: float, base: str | None,
+                      max_steps: int | None, promote: bool) -> None:
     """GAN-BERT retraining of intent or sentiment with the logs' utterances, gated and promoted."""
     from interplay.core import InterplayError
     from interplay.trainer.datasets.export import latest
@@ -120,7 +124,8 @@ def train_nlu_command(obj: Any, from_logs: bool, kind: str, dataset: Path | None
     dataset = dataset or latest(datasets_root(obj.config))
     if dataset is None:
         raise InterplayError("no dataset yet: run `interplay data export` first")
-    job = NluJob(kind, dataset / "unlabeled.csv", train_file, golden, golden_limit, max_steps=max_steps)
+    job = NluJob(kind, dataset / "unlabeled.csv", train_file, golden, golden_limit,
+                 max_accuracy_drop=max_accuracy_drop, max_steps=max_steps, base=base)
     version, report = retrain_nlu(obj.config, job, promote=promote)
     click.echo("\n".join(report.reasons))
     click.echo(f"{'promoted' if report.passed and promote else 'not promoted'}: {version}")

@@ -14,9 +14,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from interplay.core import InterplayError
 from interplay.core import model_registry as registry
 
 from .gate import GateReport
+from .train import seeded
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,28 @@ class NluJob:
     max_accuracy_drop: float = 0.0
     max_steps: int | None = None
     threads: int = 1
+    base: str | None = None  # encoder to fine-tune (directory or hub id); default: the default model's
+
+
+def check_inputs(config: Any, job: NluJob) -> Path:
+    """Fail before training when the logs' utterances or the served model to gate against are missing.
+
+    Returns the served model's directory (the incumbent).
+    """
+    from interplay.plugins.nlu.manifest import read_manifest
+
+    if not job.unlabeled.is_file():
+        raise InterplayError(f"{job.unlabeled.parent} has no {job.unlabeled.name}: pass --dataset a "
+                             "directory written by `interplay data export`, or run the export again")
+    root = registry.model_root(config, job.kind)
+    incumbent = registry.current_path(root) or root
+    try:
+        read_manifest(incumbent)
+    except InterplayError:
+        raise InterplayError(f"no served {job.kind} model in {incumbent} to gate the candidate against: "
+                             "run `interplay models prepare` first (or set [plugins."
+                             f"{job.kind}] model_dir)") from None
+    return incumbent
 
 
 def accuracy(model_dir: Path, examples: list[Any], threads: int = 1) -> float:
@@ -53,11 +77,15 @@ def train_candidate(config: Any, job: NluJob, out: Path) -> Path:
 
     spec, cfg = default_spec_and_config(job.kind, out, out.parent / f".{out.name}-run", full=False)
     spec = replace(spec, unlabeled=job.unlabeled)
+    if job.base is not None:
+        spec = replace(spec, base=job.base)
     if job.train is not None:
         spec = replace(spec, train=job.train, validation=None)
     if job.golden is not None:
         spec = replace(spec, test=job.golden)
-    train_classifier(spec, replace(cfg, gan=True, max_steps=job.max_steps))
+    cfg = replace(cfg, gan=True, max_steps=job.max_steps)
+    with seeded(cfg.seed):  # the new head and GAN-BERT's generator are built before training seeds
+        train_classifier(spec, cfg)
     return out
 
 
@@ -76,15 +104,25 @@ def gate_classifier(candidate: Path, incumbent: Path, golden: Path, job: NluJob)
     return report
 
 
+def new_version_dir(root: Path) -> Path:
+    """`<root>/versions/<UTC time>-gan`, with a suffix when a run in the same second took that name."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    versions = root / registry.VERSIONS
+    name, n = f"{stamp}-gan", 1
+    while (versions / name).exists() or (versions / f".{name}-run").exists():
+        n += 1
+        name = f"{stamp}-gan-{n}"
+    return versions / name
+
+
 def retrain_nlu(config: Any, job: NluJob, *, promote: bool = True) -> tuple[Path, GateReport]:
     """Train, gate against the served model and (if it passes) promote; returns the version and report."""
     from interplay.trainer.classifier.defaults import DEFAULTS, data_file
 
+    incumbent = check_inputs(config, job)
     root = registry.model_root(config, job.kind)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    version = train_candidate(config, job, root / registry.VERSIONS / f"{stamp}-gan")
+    version = train_candidate(config, job, new_version_dir(root))
     golden = job.golden or data_file(DEFAULTS[job.kind].data, "test")
-    incumbent = registry.current_path(root) or root
     report = gate_classifier(version, incumbent, golden, job)
     if report.passed and promote:
         registry.promote(root, {"id": version.name, "path": str(version.relative_to(root)),
