@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, fields
@@ -83,8 +84,10 @@ def dump_turn(turn: Turn) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def load_turn(raw: str | bytes) -> Turn:
-    """The inverse of `dump_turn`."""
+    """The inverse of `dump_turn`. Cached: a worker reads a conversation's turns for every message,
+    and a Turn is immutable (frozen, annotations read-only), so the same object can be handed out."""
     data = json.loads(raw)
     data["annotations"] = _annotations_in(data.get("annotations"))
     return Turn(**data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("interplay.scale.delivery")
 SENT_TTL = 86400  # seconds; a worker repeats a reply only while its message is unacknowledged
 READ_BLOCK_MS = 1000
+POSITION_EVERY = 1.0  # seconds between saves of the read position while replies flow
 
 
 @dataclass
@@ -69,16 +71,22 @@ class ReplyRouter:
         from redis.exceptions import RedisError
 
         position: str | None = None
+        saved, saved_at = None, 0.0
         while not self.stopping:  # a flag as well as cancel(): redis-py may swallow a cancellation
             try:
                 if position is None:
-                    position = await self.client.get(self.position_key) or "0-0"
+                    position = saved = await self.client.get(self.position_key) or "0-0"
                 response = await self.client.xread({self.stream: position}, count=100, block=READ_BLOCK_MS)
                 for _, entries in response or ():
                     for entry_id, fields in entries:
                         await self._on_event_safely(fields)
                         position = entry_id
+                # Where to resume after a restart. Saved at most every POSITION_EVERY s (or when idle),
+                # not per batch: events read again after a restart are dropped by the `sent` claims.
+                now = time.monotonic()
+                if position != saved and (not response or now - saved_at >= POSITION_EVERY):
                     await self.client.set(self.position_key, position)
+                    saved, saved_at = position, now
             except (RedisError, OSError) as exc:
                 stop_if_cancelled()
                 log.warning("cannot read replies from Redis: %s; retrying", exc)

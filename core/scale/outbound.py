@@ -1,9 +1,10 @@
 """The worker's side of reply delivery: reply streams become events on an ingress's outbound stream.
 
 A worker runs the ordinary `Pipeline`; in place of real channels it gets `RemoteChannels`,
-whose channels append each text delta, and then the stored reply, to the outbound stream of
-the ingress process that accepted the message. The first delta claims the message for this
-attempt (see `scripts.EMIT`), so a reply that began to go out is never started a second time.
+whose channels append each text delta to the outbound stream of the ingress process that
+accepted the message; the end event (the stored reply) goes out in the step that stores and
+acknowledges it (see worker.py). The first delta claims the message for this attempt (see
+`scripts.EMIT`), so a reply that began to go out is never started a second time.
 """
 
 from __future__ import annotations
@@ -48,25 +49,30 @@ class Outbound:
         self.worker = worker
         self.maxlen = maxlen
         self.attempts: dict[str, Attempt] = {}  # message id -> the try in progress here
-        self.ended: set[str] = set()  # messages whose final event this process appended
+        self.ends: dict[str, tuple[Attempt, dict[str, str]]] = {}  # message id -> its end event
         self.taken_over: set[str] = set()  # messages another attempt is answering
         self.failures: dict[str, BaseException] = {}  # Redis errors while sending: retry, not fallback
         self._emit = client.register_script(scripts.EMIT)
 
     async def emit(self, message: Message, fields: dict[str, str]) -> None:
         """Append one event for this message's attempt; ReplyTakenOver if another attempt owns it."""
-        attempt = self.attempts[message.id]
-        args: list[str | int] = [attempt.token, STARTED_TTL, self.maxlen]
-        for key, value in {"mid": message.id, **fields}.items():
-            args += [key, value]
         try:
-            ok = await self._emit(keys=[self.keys.started(message.id), attempt.reply_to], args=args)
+            ok = await self.append(message, self.attempts[message.id], fields)
         except Exception as exc:  # the pipeline swallows channel errors: the worker re-raises this one
             self.failures[message.id] = exc
             raise
         if not ok:
             self.taken_over.add(message.id)
             raise ReplyTakenOver(f"message {message.id} is being answered by another worker")
+
+    async def append(self, message: Message, attempt: Attempt, fields: dict[str, str]) -> bool:
+        """Append one event for this attempt; False (nothing appended) if another attempt owns it."""
+        args: list[str | int] = [attempt.token, STARTED_TTL, self.maxlen, message.id]
+        for key, value in {"mid": message.id, **fields}.items():  # an end event names it already
+            args += [key, value]
+        k = self.keys
+        keys = [k.started(message.id), attempt.reply_to, k.message(message.id), k.received]
+        return bool(await self._emit(keys=keys, args=args))
 
     async def resend_stored(self, message: Message, reply: Reply, reply_to: str) -> None:
         """Re-announce a reply stored by an attempt that crashed before acknowledging it."""
@@ -122,9 +128,11 @@ class OutboundChannel:
         await self.outbound.emit(reply.message, fields)
 
     async def delivered(self, message: Message, reply: Reply) -> None:
-        fields = {"k": "end", "m": codec.dump_message(message), "r": codec.dump_reply(reply)}
-        await self.outbound.emit(message, fields | {"w": self.outbound.worker})
-        self.outbound.ended.add(message.id)
+        """Keep the end event: the worker appends it in the step that acknowledges the message."""
+        fields = {"k": "end", "mid": message.id, "m": codec.dump_message(message)}
+        fields |= {"r": codec.dump_reply(reply), "w": self.outbound.worker}
+        attempt = self.outbound.attempts[message.id]
+        self.outbound.ends[message.id] = (attempt, fields)
 
 
 class RemoteChannels(dict[str, OutboundChannel]):

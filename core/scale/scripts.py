@@ -37,27 +37,74 @@ end
 return verdict
 """
 
-# KEYS: inbound stream, pending, backlog, started. ARGV: group, entry id, conversation.
-# Idempotent: only the first XACK of an entry moves the counters. Once acknowledged an entry
-# is never redelivered, so its attempt marker can go (the ingress's `sent` key still guards).
-ACK = """
-redis.call('DEL', KEYS[4])
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-  redis.call('XDEL', KEYS[1], ARGV[2])
-  if redis.call('DECR', KEYS[2]) < 0 then redis.call('SET', KEYS[2], '0') end
-  if redis.call('HINCRBY', KEYS[3], ARGV[3], -1) <= 0 then redis.call('HDEL', KEYS[3], ARGV[3]) end
+# What storing a reply writes (RedisStore.record_reply, and a worker's FINISH step).
+# k: message, received, reply, turns, last reply, reply by external id.
+# a: message id, message json, reply id, reply json, user turn, assistant turn, turns kept,
+#    has external id ("1"/"0").
+_STORE_REPLY = """
+local function store_reply(k, a)
+  redis.call('SET', k[3], a[4])
+  redis.call('HSET', k[1], 'data', a[2], 'status', 'done', 'reply', a[3])
+  redis.call('ZREM', k[2], a[1])
+  redis.call('RPUSH', k[4], a[5], a[6])
+  redis.call('LTRIM', k[4], -tonumber(a[7]), -1)
+  redis.call('SET', k[5], a[3])
+  if a[8] == '1' then redis.call('SET', k[6], a[3]) end
 end
-return 1
 """
 
-# KEYS: started, outbound stream. ARGV: attempt token, started ttl, maxlen, field, value, ...
-# The first chunk of a reply claims the message for this attempt; a later attempt (after a
-# crash) finds it claimed and must not send a second reply.
+# Acknowledging a stream entry. Idempotent: only the first XACK of an entry moves the counters.
+# Once acknowledged an entry is never redelivered, so its attempt marker can go (the ingress's
+# `sent` key still guards). k: inbound stream, pending, backlog, started. a: group, entry id, conversation.
+_ACK = """
+local function ack(k, a)
+  redis.call('DEL', k[4])
+  if redis.call('XACK', k[1], a[1], a[2]) == 1 then
+    redis.call('XDEL', k[1], a[2])
+    if redis.call('DECR', k[2]) < 0 then redis.call('SET', k[2], '0') end
+    if redis.call('HINCRBY', k[3], a[3], -1) <= 0 then redis.call('HDEL', k[3], a[3]) end
+  end
+end
+"""
+
+# KEYS and ARGV: those of store_reply.
+RECORD = _STORE_REPLY + "store_reply(KEYS, ARGV)\nreturn 1\n"
+
+# KEYS and ARGV: those of ack.
+ACK = _ACK + "ack(KEYS, ARGV)\nreturn 1\n"
+
+# How a worker ends a message, in one step: store the reply, announce it on the ingress's
+# outbound stream (unless another attempt began this reply: then it is that attempt's to end),
+# acknowledge the entry. Ack only after the reply is stored holds within the step: a failing
+# command stops the script before the XACK. Returns 1 if the end event was appended.
+# KEYS: ack's 4, store_reply's 6, outbound stream.
+# ARGV: ack's 3, store_reply's 8, attempt token, maxlen, then the end event's field, value, ...
+_FINISH = """
+store_reply({unpack(KEYS, 5, 10)}, {unpack(ARGV, 4, 11)})
+local owner = redis.call('GET', KEYS[4])
+local announced = 0
+if not owner or owner == ARGV[12] then
+  redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[13], '*', unpack(ARGV, 14))
+  announced = 1
+end
+ack({unpack(KEYS, 1, 4)}, {unpack(ARGV, 1, 3)})
+return announced
+"""
+FINISH = _STORE_REPLY + _ACK + _FINISH
+
+# KEYS: started, outbound stream, message, received. ARGV: attempt token, started ttl, maxlen,
+# message id, field, value, ... The first chunk of a reply claims the message for this attempt
+# (and marks it replying: it may have gone out); a later attempt (after a crash) finds it
+# claimed and must not send a second reply.
 EMIT = """
 local owner = redis.call('GET', KEYS[1])
 if owner and owner ~= ARGV[1] then return 0 end
-if not owner then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+if not owner then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  redis.call('HSET', KEYS[3], 'status', 'replying')
+  redis.call('ZREM', KEYS[4], ARGV[4])
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 5))
 return 1
 """
 

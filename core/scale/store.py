@@ -2,7 +2,7 @@
 
 Layout (every key under `[redis] prefix`): a hash per message (its JSON and status), a string
 per reply, a list of turns per conversation, dedupe keys with a TTL, one feedback list. Writes
-that belong together go out in one MULTI transaction, so they are applied whole or not at all.
+that belong together go out in one MULTI transaction or Lua script, applied whole or not at all.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class RedisStore(ConversationStore):
         self.dedupe_ttl = dedupe_ttl
         self.url = url
         self._accept = client.register_script(scripts.ACCEPT)
+        self._record = client.register_script(scripts.RECORD)
 
     @classmethod
     def from_config(cls, config: InterplayConfig) -> RedisStore:
@@ -102,22 +103,26 @@ class RedisStore(ConversationStore):
         return status, reply_id
 
     async def record_reply(self, message: Message, reply: Reply) -> None:
+        keys, args = self.reply_writes(message, reply)
+        await self._record(keys=keys, args=args)
+
+    def reply_writes(self, message: Message, reply: Reply) -> tuple[list[str], list[str | int]]:
+        """KEYS and ARGV of the Lua step that stores a reply (`store_reply` in scripts.py)."""
         k = self.keys
         user = codec.dump_turn(Turn("user", message.text, message.id, message.time, message.annotations))
         assistant = codec.dump_turn(Turn("assistant", reply.text, reply.id, reply.time))
-        async with self.client.pipeline(transaction=True) as tx:
-            tx.set(k.reply(reply.id), codec.dump_reply(reply))
-            tx.hset(
-                k.message(message.id),
-                mapping={"data": codec.dump_message(message), "status": Status.DONE.value, "reply": reply.id},
-            )
-            tx.zrem(k.received, message.id)
-            tx.rpush(k.turns(message.conversation_id), user, assistant)
-            tx.ltrim(k.turns(message.conversation_id), -KEEP_TURNS, -1)
-            tx.set(k.last_reply(message.conversation_id), reply.id)
-            if reply.external_id is not None:
-                tx.set(k.reply_external(reply.channel, reply.external_id), reply.id)
-            await tx.execute()
+        external = reply.external_id is not None
+        keys = [
+            k.message(message.id),
+            k.received,
+            k.reply(reply.id),
+            k.turns(message.conversation_id),
+            k.last_reply(message.conversation_id),
+            k.reply_external(reply.channel, reply.external_id or ""),
+        ]
+        message_json, reply_json = codec.dump_message(message), codec.dump_reply(reply)
+        args: list[str | int] = [message.id, message_json, reply.id, reply_json, user, assistant]
+        return keys, [*args, KEEP_TURNS, "1" if external else "0"]
 
     async def attach_external_id(self, reply: Reply, external_id: str) -> Reply:
         """Record the id a channel gave a reply after the worker stored it; returns the updated reply."""
@@ -217,6 +222,40 @@ class RedisStore(ConversationStore):
                 reply = await self.get_reply(reply_id) if reply_id else None
                 rows.append((codec.load_message(data), reply))
         return rows
+
+
+class WorkerStore(RedisStore):
+    """RedisStore as a worker's pipeline uses it: the writes that end a message go with its ack.
+
+    A worker stores a reply, announces it and acknowledges its stream entry in one Lua step
+    (`scripts.FINISH`), so `record_reply` only holds the reply until that step (a worker that
+    dies before it leaves nothing stored, and the entry pending). A reply's first chunk marks
+    its message `replying` (`scripts.EMIT`), so `set_status(REPLYING)` needs no command of its
+    own; and the history the worker fetched along with its first look at a message is used
+    instead of a second round trip.
+    """
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.unsaved: dict[str, tuple[Message, Reply]] = {}  # message id -> reply, until FINISH
+        self.prefetched: dict[str, tuple[int, list[str]]] = {}  # conversation -> (limit, raw turns)
+
+    async def record_reply(self, message: Message, reply: Reply) -> None:
+        self.unsaved[message.id] = (message, reply)
+
+    async def save(self, message: Message, reply: Reply) -> None:
+        """Store a reply now (what RedisStore.record_reply does)."""
+        await super().record_reply(message, reply)
+
+    async def set_status(self, message_id: str, status: Status) -> None:
+        if status is not Status.REPLYING:
+            await super().set_status(message_id, status)
+
+    async def history(self, conversation_id: str, limit: int) -> tuple[Turn, ...]:
+        fetched = self.prefetched.pop(conversation_id, None)
+        if fetched is None or fetched[0] != limit:
+            return await super().history(conversation_id, limit)
+        return tuple(codec.load_turn(r) for r in fetched[1])
 
 
 async def ensure_groups(client: Any, keys: Keys) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..app import Bot
 from ..config import InterplayConfig
 from ..logs import message_context
-from ..messages import Message
+from ..messages import Message, Reply
 from ..pipeline import Pipeline
 from ..store.base import Status
 from . import codec, scripts
@@ -25,7 +25,7 @@ from .keys import GROUP, stop_task
 from .leases import Leases
 from .outbound import Attempt, Outbound, RemoteChannels
 from .partition import Partition
-from .store import RedisStore, ensure_groups
+from .store import WorkerStore, ensure_groups
 
 if TYPE_CHECKING:
     from ..plugins import PluginRegistry
@@ -41,7 +41,7 @@ def process_name() -> str:
 class Worker:
     """Stands where the in-process `Bus` stands in a bot: owns partitions, answers their messages."""
 
-    def __init__(self, config: InterplayConfig, store: RedisStore, pipeline: Pipeline, name: str) -> None:
+    def __init__(self, config: InterplayConfig, store: WorkerStore, pipeline: Pipeline, name: str) -> None:
         settings = config.redis
         self.config = config
         self.store = store
@@ -55,6 +55,7 @@ class Worker:
         deadline = config.bus.generation_timeout
         self.leases = Leases(self.client, self.keys, name, settings.lease_ttl, self._partition, deadline)
         self._ack = self.client.register_script(scripts.ACK)
+        self._finish_step = self.client.register_script(scripts.FINISH)
         self._leases_task: asyncio.Task[None] | None = None
         self._tries = 0
         self.processed = 0
@@ -89,25 +90,50 @@ class Worker:
             try:
                 await self._answer_once(message, entry_id, fields.get("to", ""))
             except (RedisError, OSError):
-                raise
+                raise  # what this attempt produced is dropped (below): the entry stays pending
             except Exception:  # a bug: keep the traceback, and do not retry it forever
                 log.exception("unexpected failure while handling a message")
-            await self._ack(
-                keys=[
-                    self.keys.inbound(partition),
-                    self.keys.pending,
-                    self.keys.backlog,
-                    self.keys.started(message.id),
-                ],
-                args=[GROUP, entry_id, message.conversation_id],
-            )
+            finally:
+                unsaved = self.store.unsaved.pop(message.id, None)
+                end = self.outbound.ends.pop(message.id, None)
+            await self._finish(partition, entry_id, message, unsaved, end)
             self.processed += 1
 
+    async def _finish(
+        self,
+        partition: int,
+        entry_id: str,
+        message: Message,
+        unsaved: tuple[Message, Reply] | None,
+        end: tuple[Attempt, dict[str, str]] | None,
+    ) -> None:
+        """Store the reply, announce it and acknowledge the entry: usually one Lua step."""
+        k = self.keys
+        ack_keys = [k.inbound(partition), k.pending, k.backlog, k.started(message.id)]
+        ack_args = [GROUP, entry_id, message.conversation_id]
+        if unsaved is not None and end is not None:  # a reply was generated: one round trip
+            (attempt, fields), (record_keys, record_args) = end, self.store.reply_writes(*unsaved)
+            announced = await self._finish_step(
+                keys=[*ack_keys, *record_keys, attempt.reply_to],
+                args=[*ack_args, *record_args, attempt.token, self.outbound.maxlen, *_flat(fields)],
+            )
+            if not announced:
+                log.warning("stored a reply that another attempt is ending: not announced")
+            return
+        if unsaved is not None:  # stored by the pipeline, never announced (a failure in between)
+            await self.store.save(*unsaved)
+        if end is not None and not await self.outbound.append(message, *end):  # command output
+            log.warning("another attempt is ending this reply: not announced")
+        await self._ack(keys=ack_keys, args=ack_args)
+
     async def _answer_once(self, message: Message, entry_id: str, reply_to: str) -> None:
-        async with self.client.pipeline(transaction=False) as both:  # one round trip for two looks
-            both.hmget(self.keys.message(message.id), ["status", "reply"])
-            both.exists(self.keys.started(message.id))
-            (status, reply_id), started = await both.execute()
+        limit = self.pipeline.history_turns
+        async with self.client.pipeline(transaction=False) as looks:  # one round trip for three looks
+            looks.hmget(self.keys.message(message.id), ["status", "reply"])
+            looks.exists(self.keys.started(message.id))
+            if limit > 0:  # the history the pipeline is about to ask for
+                looks.lrange(self.keys.turns(message.conversation_id), -limit, -1)
+            (status, reply_id), started, *turns = await looks.execute()
         if status == Status.DONE and reply_id:  # stored, not acknowledged: say it again, the ingress dedupes
             reply = await self.store.get_reply(reply_id)
             if reply is not None:
@@ -120,15 +146,17 @@ class Worker:
             return
         self._tries += 1
         self.outbound.attempts[message.id] = Attempt(f"{self.name}:{entry_id}:{self._tries}", reply_to)
+        if turns:
+            self.store.prefetched[message.conversation_id] = (limit, turns[0])
         try:
             await self.pipeline.handle(message)
             if (failure := self.outbound.failures.pop(message.id, None)) is not None:
                 raise failure  # Redis failed under the reply: leave the entry pending and retry it
-            if message.id not in self.outbound.ended and message.id not in self.outbound.taken_over:
+            if message.id not in self.outbound.ends and message.id not in self.outbound.taken_over:
                 await self._settle(message, reply_to)
         finally:
+            self.store.prefetched.pop(message.conversation_id, None)
             self.outbound.attempts.pop(message.id, None)
-            self.outbound.ended.discard(message.id)
             self.outbound.taken_over.discard(message.id)
             self.outbound.failures.pop(message.id, None)
 
@@ -153,6 +181,10 @@ class Worker:
         return True
 
 
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [x for pair in fields.items() for x in pair]
+
+
 class WorkerBot(Bot):
     """A bot process that opens no channels and answers messages from the Redis streams."""
 
@@ -163,12 +195,12 @@ class WorkerBot(Bot):
 
         require_redis(config, "interplay worker")
         config = config.model_copy(update={"pipeline": config.pipeline.model_copy(update={"channels": []})})
-        super().__init__(config, registry, store=RedisStore.from_config(config))
+        super().__init__(config, registry, store=WorkerStore.from_config(config))
         self.name = name or process_name()
         self.worker: Worker | None = None
 
     def _make_bus(self) -> Any:
-        assert self.pipeline is not None and isinstance(self.store, RedisStore)
+        assert self.pipeline is not None and isinstance(self.store, WorkerStore)
         self.worker = Worker(self.config, self.store, self.pipeline, self.name)
         self.pipeline.channels = self.worker.channels  # type: ignore[assignment]
         return self.worker

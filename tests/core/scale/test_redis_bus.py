@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 from interplay.core import Reply, Submitted
@@ -162,3 +163,41 @@ async def test_an_unreadable_entry_is_dropped_and_the_partition_goes_on(redis_se
         await ingress.store.client.xadd(stream, {"m": "{not json", "to": "x"})
         assert (await channel_of(ingress).say("still answered", conversation="c1")).text == "still answered"
         await wait_for(lambda: _xlen_is_zero(ingress.store.client, stream), what="both entries to go")
+
+
+def _count_commands(client) -> Counter:
+    """Count what `client` sends while a message is being handled (pipelines count once)."""
+    from interplay.core.logs import message_id
+
+    seen: Counter = Counter()
+    send, pipeline = client.execute_command, client.pipeline
+
+    async def counted_send(*args, **kw):
+        if message_id.get() != "-":
+            seen[str(args[0])] += 1
+        return await send(*args, **kw)
+
+    def counted_pipeline(*args, **kw):
+        if message_id.get() != "-":
+            seen["pipeline"] += 1
+        return pipeline(*args, **kw)
+
+    client.execute_command, client.pipeline = counted_send, counted_pipeline
+    return seen
+
+
+async def test_a_reply_costs_three_round_trips_in_the_worker(redis_server, tmp_path):
+    """One look (status, attempt marker, history), one per chunk, one to store + announce + ack."""
+    async with scaled(scale_config(redis_server.url, tmp_path)) as (ingress, (worker,)):
+        channel = channel_of(ingress)
+        await channel.say("warm")  # scripts loaded, connections open
+        seen = _count_commands(worker.store.client)
+        for i in range(5):
+            assert (await channel.say(f"hello{i}")).text == f"hello{i}"  # one word: one chunk
+        await wait_for(lambda: worker.worker.processed == 6, what="the last acknowledgement")
+        assert seen == {"pipeline": 5, "EVALSHA": 10}
+        keys, client = ingress.store.keys, ingress.store.client
+        assert await client.zcard(keys.received) == 0  # each message left `received`...
+        statuses = [await client.hget(keys.message(r.reply.message_id), "status") for r in channel.sent]
+        assert statuses == ["done"] * 6  # ...and ended `done`
+        assert [t.text for t in await ingress.store.history("c1", 4)] == ["hello3"] * 2 + ["hello4"] * 2
