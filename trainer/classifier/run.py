@@ -121,7 +121,9 @@ def fit_model(
 ) -> tuple[Any, Any, Trainer, FitResult]:
     """Build the classifier (k + 1 outputs for GAN-BERT) and train it; returns the trained model."""
     from .gan import FAKE_LABEL, GanTrainer, strip_fake_class
+    from .train import seed_everything
 
+    seed_everything(cfg.seed)  # the new head's initial weights too, not only the training order
     model, tokenizer = load_classifier(resolve_base(spec.base), [*labels, FAKE_LABEL] if cfg.gan else labels)
     unlabeled = s.unlabeled
     if cfg.gan and cfg.max_unlabeled is not None and len(unlabeled) > cfg.max_unlabeled:
