@@ -37,12 +37,24 @@ end
 return verdict
 """
 
-# What storing a reply writes (RedisStore.record_reply, and a worker's FINISH step).
+# KEYS: message, started, turns. ARGV: history turns wanted (0: none).
+# A worker's first look at a message: its status and reply id, whether an attempt already began
+# sending a reply, and the conversation's last turns (the history the pipeline asks for next).
+LOOK = """
+local turns = {}
+if tonumber(ARGV[1]) > 0 then turns = redis.call('LRANGE', KEYS[3], -tonumber(ARGV[1]), -1) end
+local status, reply = unpack(redis.call('HMGET', KEYS[1], 'status', 'reply'))
+return {status, reply, redis.call('EXISTS', KEYS[2]), turns}
+"""
+
+# What storing a reply writes (RedisStore.record_reply, and a worker's FINISH step). A re-run
+# (a command retried after a lost connection) finds the reply stored and adds no second turn.
 # k: message, received, reply, turns, last reply, reply by external id.
 # a: message id, message json, reply id, reply json, user turn, assistant turn, turns kept,
 #    has external id ("1"/"0").
 _STORE_REPLY = """
 local function store_reply(k, a)
+  if redis.call('HGET', k[1], 'reply') == a[3] then return end
   redis.call('SET', k[3], a[4])
   redis.call('HSET', k[1], 'data', a[2], 'status', 'done', 'reply', a[3])
   redis.call('ZREM', k[2], a[1])

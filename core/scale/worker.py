@@ -54,6 +54,7 @@ class Worker:
         self.capacity = asyncio.Semaphore(settings.worker_concurrency)
         deadline = config.bus.generation_timeout
         self.leases = Leases(self.client, self.keys, name, settings.lease_ttl, self._partition, deadline)
+        self._look = self.client.register_script(scripts.LOOK)
         self._ack = self.client.register_script(scripts.ACK)
         self._finish_step = self.client.register_script(scripts.FINISH)
         self._leases_task: asyncio.Task[None] | None = None
@@ -127,13 +128,9 @@ class Worker:
         await self._ack(keys=ack_keys, args=ack_args)
 
     async def _answer_once(self, message: Message, entry_id: str, reply_to: str) -> None:
-        limit = self.pipeline.history_turns
-        async with self.client.pipeline(transaction=False) as looks:  # one round trip for three looks
-            looks.hmget(self.keys.message(message.id), ["status", "reply"])
-            looks.exists(self.keys.started(message.id))
-            if limit > 0:  # the history the pipeline is about to ask for
-                looks.lrange(self.keys.turns(message.conversation_id), -limit, -1)
-            (status, reply_id), started, *turns = await looks.execute()
+        k, limit = self.keys, max(self.pipeline.history_turns, 0)
+        keys = [k.message(message.id), k.started(message.id), k.turns(message.conversation_id)]
+        status, reply_id, started, turns = await self._look(keys=keys, args=[limit])
         if status == Status.DONE and reply_id:  # stored, not acknowledged: say it again, the ingress dedupes
             reply = await self.store.get_reply(reply_id)
             if reply is not None:
@@ -146,8 +143,7 @@ class Worker:
             return
         self._tries += 1
         self.outbound.attempts[message.id] = Attempt(f"{self.name}:{entry_id}:{self._tries}", reply_to)
-        if turns:
-            self.store.prefetched[message.conversation_id] = (limit, turns[0])
+        self.store.prefetched[message.conversation_id] = (limit, turns)
         try:
             await self.pipeline.handle(message)
             if (failure := self.outbound.failures.pop(message.id, None)) is not None:

@@ -106,3 +106,15 @@ async def test_it_backs_an_ordinary_single_process_bot(store):
         texts = [t.text for t in await store.history("c1", 10)]
     assert sorted(texts) == sorted(["stored before a crash"] * 2 + ["hello redis"] * 2)
     assert await store.pending() == []
+
+
+async def test_storing_the_same_reply_again_adds_no_turn(store):
+    """A store step re-run after a lost connection (redis-py retries it) must not double the history."""
+    from interplay.core import Reply
+
+    m = msg("once")
+    await store.record_inbound(m)
+    reply = Reply(m.id, "c", "test", "one answer", "generator:x")
+    await store.record_reply(m, reply)
+    await store.record_reply(m, reply)
+    assert [t.text for t in await store.history("c", 10)] == ["once", "one answer"]
