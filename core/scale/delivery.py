@@ -1,15 +1,17 @@
 """The ingress's side of reply delivery: events from its outbound stream become channel replies.
 
 Chunks of a reply are handed to `channel.send()` as they arrive, so replies still stream.
-Before a reply's first byte goes to a channel the ingress sets a `sent` key with SET NX:
-whatever a worker repeats after a crash (a re-announced final reply, a late abort), a
-channel is handed each message's reply at most once.
+Before a reply's first byte goes to a channel the ingress claims it with a `sent` key
+(scripts.CLAIM): whatever a worker repeats after a crash (a re-announced final reply, a late
+abort), and whatever a restarted ingress reads again, a channel is handed each message's reply
+at most once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..contracts import ReplyStream
 from ..messages import Message, Reply
 from ..pipeline import Pipeline
+from . import scripts
 from .codec import load_message, load_reply
 from .keys import stop_if_cancelled
 
@@ -61,6 +64,8 @@ class ReplyRouter:
         self.progress = asyncio.Event()  # set whenever a reply is finished (drain waits on it)
         self._last_send: dict[str, asyncio.Task[bool]] = {}  # conversation -> its newest send
         self.served_by: dict[str, str] = {}  # message id -> worker (for tests and logs)
+        self.claimant = f"{stream}:{os.urandom(8).hex()}"  # in this process's claims (see _claim)
+        self._claim_script = self.client.register_script(scripts.CLAIM)
 
     @property
     def position_key(self) -> str:
@@ -79,7 +84,7 @@ class ReplyRouter:
                 response = await self.client.xread({self.stream: position}, count=100, block=READ_BLOCK_MS)
                 for _, entries in response or ():
                     for entry_id, fields in entries:
-                        await self._on_event_safely(fields)
+                        await self._on_event_safely(entry_id, fields)
                         position = entry_id
                 # Where to resume after a restart. Saved at most every POSITION_EVERY s (or when idle),
                 # not per batch: events read again after a restart are dropped by the `sent` claims.
@@ -92,34 +97,40 @@ class ReplyRouter:
                 log.warning("cannot read replies from Redis: %s; retrying", exc)
                 await asyncio.sleep(1.0)
 
-    async def _on_event_safely(self, fields: dict[str, str]) -> None:
+    async def _on_event_safely(self, entry_id: str, fields: dict[str, str]) -> None:
         from redis.exceptions import RedisError
 
         try:
-            await self._on_event(fields)
+            await self._on_event(entry_id, fields)
         except (RedisError, OSError):
             raise  # retried by the loop from the same position
         except Exception:  # a bug or a malformed event: skip it, keep delivering the others
             log.exception("cannot hand out reply event %r", fields)
 
-    async def _on_event(self, fields: dict[str, str]) -> None:
+    async def _on_event(self, entry_id: str, fields: dict[str, str]) -> None:
         kind, message_id = fields.get("k"), fields.get("mid", "")
         if kind == "chunk":
-            await self._chunk(message_id, fields)
+            await self._chunk(entry_id, message_id, fields)
         elif kind == "end":
             self.served_by[message_id] = fields.get("w", "")
-            await self._end(load_message(fields["m"]), load_reply(fields["r"]))
+            await self._end(entry_id, load_message(fields["m"]), load_reply(fields["r"]))
         elif kind == "abort":
-            await self._abort(load_message(fields["m"]))
+            await self._abort(entry_id, load_message(fields["m"]))
 
-    async def _claim(self, message_id: str) -> bool:
-        """True the first time any ingress is about to hand this message's reply to a channel."""
-        return bool(await self.client.set(self.keys.sent(message_id), "1", nx=True, ex=SENT_TTL))
+    async def _claim(self, message_id: str, entry_id: str) -> bool:
+        """True the first time any ingress is about to hand this message's reply to a channel.
 
-    async def _chunk(self, message_id: str, fields: dict[str, str]) -> None:
+        The claim names this process and the event: handling the same event again (a command
+        re-sent after a lost connection, or the read loop retrying) finds its own claim and goes
+        on; another event for the message (a worker's repeat) or a restarted ingress does not.
+        """
+        token = f"{self.claimant}:{entry_id}"
+        return bool(await self._claim_script(keys=[self.keys.sent(message_id)], args=[token, SENT_TTL]))
+
+    async def _chunk(self, entry_id: str, message_id: str, fields: dict[str, str]) -> None:
         live = self.live.get(message_id)
         if live is None:
-            if "m" not in fields or not await self._claim(message_id):
+            if "m" not in fields or not await self._claim(message_id, entry_id):
                 return  # its start was handed out before a restart: at most once
             message = load_message(fields["m"])
             queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -168,12 +179,12 @@ class ReplyRouter:
                 return
             yield delta
 
-    async def _end(self, message: Message, reply: Reply) -> None:
+    async def _end(self, entry_id: str, message: Message, reply: Reply) -> None:
         live = self.live.pop(message.id, None)
         if live is not None:
             live.queue.put_nowait(None)
             self._spawn(self._finish(live.task, live.stream, message, reply))
-        elif await self._claim(message.id):
+        elif await self._claim(message.id, entry_id):
             stream = ReplyStream(
                 message,
                 _once(reply.text),
@@ -183,7 +194,7 @@ class ReplyRouter:
             )
             self._spawn(self._finish(self._deliver_in_order(stream), stream, message, reply))
 
-    async def _abort(self, message: Message) -> None:
+    async def _abort(self, entry_id: str, message: Message) -> None:
         live = self.live.pop(message.id, None)
         fallback = self.pipeline.settings.fallback_reply
         if live is not None:
@@ -193,7 +204,7 @@ class ReplyRouter:
                 message.id, message.conversation_id, message.channel, "", "fallback", id=live.stream.id
             )
             self._spawn(self._finish(live.task, live.stream, message, reply))
-        elif await self._claim(message.id):
+        elif await self._claim(message.id, entry_id):
             self._spawn(self._fixed(message, fallback))
 
     async def _fixed(self, message: Message, text: str) -> None:

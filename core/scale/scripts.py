@@ -120,6 +120,17 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 5))
 return 1
 """
 
+# KEYS: sent. ARGV: claim token (this ingress process + the event's entry id), ttl seconds.
+# An ingress claims a message before handing its reply to a channel: 1 the first time, and again
+# for the same token (redis-py re-sends a command whose reply a lost connection swallowed: a plain
+# SET NX would then find its own claim and drop the reply for good), 0 for any other token.
+CLAIM = """
+local owner = redis.call('GET', KEYS[1])
+if owner then return owner == ARGV[1] and 1 or 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
 # KEYS: leases. ARGV: owner, ttl ms. Extend each lease still ours; 1/0 per lease, in one round trip.
 RENEW = """
 local held = {}

@@ -226,3 +226,21 @@ async def test_replies_read_again_after_an_ingress_restart_are_not_sent_twice(re
 
 async def _position_is(client, stream: str, entry_id: str) -> bool:
     return await client.get(stream + ":pos") == entry_id
+
+
+async def test_a_claim_whose_reply_was_lost_still_hands_the_reply_out(redis_server, tmp_path):
+    """redis-py re-sends a command whose reply a lost connection swallowed: the ingress's own claim
+    must not read as someone else's (the reply would never reach the channel)."""
+    async with scaled(scale_config(redis_server.url, tmp_path), workers=0) as (ingress, _):
+        message, future, _, _ = await _pending_entry(ingress, "claimed once")
+        keys, client, router = ingress.store.keys, ingress.store.client, ingress.ingress.router
+        reply = Reply(message.id, "c9", "fake", "claimed once", "generator:echo")
+        end = {"k": "end", "mid": message.id, "m": codec.dump_message(message), "r": codec.dump_reply(reply)}
+        entry_id = await client.xadd(keys.outbound("ingress") + ":ids", end)  # the id the event will get
+        # the claim of that event went through, and its reply was lost: the ingress handles it again
+        await client.set(keys.sent(message.id), f"{router.claimant}:{entry_id}")
+        await client.xadd(keys.outbound("ingress"), end, id=entry_id)
+        assert (await asyncio.wait_for(future, 10)).text == "claimed once"
+        await client.xadd(keys.outbound("ingress"), end)  # a worker's repeat: another event
+        await asyncio.sleep(0.3)
+        assert len(channel_of(ingress).sent) == 1
