@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from interplay.core import hookimpl
-from pydantic import Field
 
 from .analyzer import ClassifierAnalyzer, ClassifierSettings
 
@@ -13,7 +12,9 @@ from .analyzer import ClassifierAnalyzer, ClassifierSettings
 class IntentSettings(ClassifierSettings):
     """`[plugins.intent]`: the shared keys plus the out-of-scope fallback."""
 
-    threshold: float | None = Field(None, ge=0, le=1)  # default: the threshold in the model's manifest
+    # default: the threshold in the model's manifest, in its `oos_score` units (a probability 0..1,
+    # or for "energy" models a log-sum-exp of logits: see docs/nlu.md)
+    threshold: float | None = None
     oos_label: str = "oos"
 
 

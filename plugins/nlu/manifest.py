@@ -41,7 +41,8 @@ class ModelManifest(BaseModel):
     model_file: str = "model.onnx"
     sha256: str = ""
     max_length: int = Field(64, ge=1)
-    threshold: float | None = None  # below it, `oos_label` is predicted instead
+    threshold: float | None = None  # below it (in `oos_score` units), `oos_label` is predicted instead
+    oos_score: Literal["probability", "energy"] = "probability"  # see classifier.oos_confidence
     oos_label: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
     parity: ParityCheck | None = None

@@ -58,12 +58,15 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[
     }
 
 
-def apply_threshold(probs: np.ndarray, oos_id: int | None, threshold: float | None) -> np.ndarray:
-    """Predicted ids; a best guess under `threshold` becomes `oos_id` (-1 when there is no oos class)."""
+def apply_threshold(
+    probs: np.ndarray, oos_id: int | None, threshold: float | None, scores: np.ndarray | None = None
+) -> np.ndarray:
+    """Predicted ids; a best guess whose score (default: its probability) is under `threshold` becomes
+    `oos_id` (-1 when there is no oos class). `scores` come from the runtime's `oos_confidence`."""
     pred = probs.argmax(axis=1)
     if threshold is None:
         return pred
-    reject = probs.max(axis=1) < threshold
+    reject = (probs.max(axis=1) if scores is None else scores) < threshold
     return np.where(reject, -1 if oos_id is None else oos_id, pred)
 
 
@@ -81,17 +84,24 @@ def oos_scores(y_true: np.ndarray, y_pred: np.ndarray, oos_id: int | None) -> di
 
 
 def choose_threshold(
-    probs: np.ndarray, y_true: np.ndarray, oos_id: int, min_in_scope: float | None = None
+    probs: np.ndarray,
+    y_true: np.ndarray,
+    oos_id: int,
+    min_in_scope: float | None = None,
+    confidence: np.ndarray | None = None,
 ) -> tuple[float, dict[str, float]]:
-    """The confidence threshold chosen on validation.
+    """The threshold on `confidence` (default: the best probability) chosen on validation.
 
     By default the one that maximizes (in-scope accuracy + oos recall) / 2. With `min_in_scope`
     (a fraction), the highest threshold (most out-of-scope rejected) whose in-scope accuracy stays
-    at or above it; if none does, no threshold (0.0).
+    at or above it; if none does, one that rejects nothing.
     """
-    best_t, best_score, best = 0.0, -1.0, {}
-    for t in np.unique(np.round(np.concatenate([[0.0], probs.max(axis=1)]), 4)):
-        scores = oos_scores(y_true, apply_threshold(probs, oos_id, float(t)), oos_id)
+    confidence = probs.max(axis=1) if confidence is None else confidence
+    lowest = min(0.0, float(np.floor(confidence.min() * 1e4) / 1e4))  # rejects nothing
+    best_t, best_score, best = lowest, -1.0, {}
+    for t in np.unique(np.concatenate([[lowest], np.round(confidence, 4)])):
+        preds = apply_threshold(probs, oos_id, float(t), confidence)
+        scores = oos_scores(y_true, preds, oos_id)
         balanced = (scores["in_scope_accuracy"] + scores["oos_recall"]) / 2
         if min_in_scope is not None:
             if scores["in_scope_accuracy"] >= min_in_scope - 1e-9 or not best:

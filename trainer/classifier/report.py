@@ -125,7 +125,10 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
                     f"| {method} | {_fmt(s['in_scope_accuracy'])} | {_fmt(s['oos_recall'])} | "
                     f"{_fmt(s['oos_precision'])} |"
                 )
-        lines.append(f"\nThreshold chosen on validation: {metrics['oos'].get('threshold')}")
+        lines.append(
+            f"\nThreshold chosen on validation: {metrics['oos'].get('threshold')} "
+            f"(on the {metrics['oos'].get('oos_score', 'probability')} score)"
+        )
     lines += [
         "",
         "## Weakest classes",

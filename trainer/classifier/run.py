@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from interplay.plugins.nlu.classifier import OosScore, oos_confidence
 from interplay.plugins.nlu.manifest import ModelManifest
 
 from . import splits as cut
@@ -46,6 +47,7 @@ class RunSpec:
     oos_class: bool = True  # train `oos_label` rows as a class (else only the threshold rejects)
     threshold: float | None = None  # fixed threshold instead of one chosen on validation
     min_in_scope: float | None = None  # threshold rule: keep validation in-scope accuracy >= this
+    oos_score: OosScore = "probability"  # what the threshold applies to (see nlu.classifier.oos_confidence)
     shots_per_class: int | None = None
     label_fraction: float | None = None
     subsample_per_class: int | None = None
@@ -164,10 +166,12 @@ def score(
             ys["validation"],
             oos_id if oos_id is not None else -1,
             spec.min_in_scope,
+            oos_confidence(logits["validation"], oos_id, spec.oos_score),
         )
-    preds = apply_threshold(softmax(logits["test"]), oos_id, threshold)
+    preds = _final_predictions(logits["test"], labels, spec, threshold)
     out["threshold_method"] = oos_scores(ys["test"], preds, oos_id)
     out["threshold"] = threshold
+    out["oos_score"] = spec.oos_score
     return {"test": test, "oos": out}, threshold
 
 
@@ -258,7 +262,7 @@ def _final_predictions(
     logits: np.ndarray, labels: list[str], spec: RunSpec, threshold: float | None
 ) -> np.ndarray:
     oos_id = labels.index(spec.oos_label) if spec.oos_label in labels else None
-    return apply_threshold(softmax(logits), oos_id, threshold)
+    return apply_threshold(softmax(logits), oos_id, threshold, oos_confidence(logits, oos_id, spec.oos_score))
 
 
 def _export(
@@ -280,6 +284,7 @@ def _export(
         base_model=metrics["base_model"],
         max_length=metrics["config"]["max_length"],
         threshold=threshold,
+        oos_score=spec.oos_score,
         oos_label=spec.oos_label if threshold is not None or spec.oos_label in labels else None,
         metrics=_summary(metrics),
         training=metrics["config"],

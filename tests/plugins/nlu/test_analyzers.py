@@ -121,3 +121,10 @@ def test_classifier_top_k_and_probabilities(models_root: Path) -> None:
     probs = clf.probabilities(["hello", "bye bye"])
     assert probs.shape == (2, 4) and np.allclose(probs.sum(1), 1.0)
     assert len(clf.predict(["hello"])[0].top) == 2
+
+
+def test_a_probability_threshold_outside_0_to_1_is_refused(models_root: Path) -> None:
+    from interplay.core import ModelError
+
+    with pytest.raises(ModelError, match="not a probability"):
+        OnnxTextClassifier(models_root / "intent", threshold=1.5, device="cpu")

@@ -88,3 +88,24 @@ def test_manifest_checks(models_root: Path, tmp_path: Path) -> None:
         read_manifest(copy)
     with pytest.raises(ModelError, match="run `interplay models prepare`"):
         read_manifest(tmp_path / "empty")
+
+
+def test_energy_score_is_the_log_sum_exp_of_the_in_scope_logits() -> None:
+    from interplay.plugins.nlu.classifier import oos_confidence
+
+    logits = np.array([[2.0, 5.0, 1.0], [-1.0, 0.0, -3.0]])
+    energy = oos_confidence(logits, 1, "energy")  # column 1 is "oos": left out
+    assert energy[0] == pytest.approx(np.log(np.exp(2.0) + np.exp(1.0)))
+    assert energy[1] == pytest.approx(np.log(np.exp(-1.0) + np.exp(-3.0)))
+    assert oos_confidence(logits, None, "energy")[0] == pytest.approx(np.log(np.exp(logits[0]).sum()))
+    assert oos_confidence(logits, 1, "probability") == pytest.approx(softmax(logits).max(axis=1))
+    # huge logits stay finite
+    assert np.isfinite(oos_confidence(np.array([[1e4, 0.0, 1e4]]), 1, "energy")).all()
+
+
+def test_decide_applies_the_threshold_to_the_given_score() -> None:
+    probs = np.array([0.9, 0.05, 0.05])  # confident by probability...
+    low = decide(probs, LABELS, top_k=3, threshold=2.0, oos_label="oos", score=1.5)
+    assert low.label == "oos" and low.below_threshold  # ...but its energy is under the threshold
+    high = decide(probs, LABELS, top_k=3, threshold=2.0, oos_label="oos", score=2.5)
+    assert high.label == "greet" and high.confidence == 0.9

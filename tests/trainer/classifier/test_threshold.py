@@ -48,3 +48,38 @@ def test_min_in_scope_that_no_threshold_meets_means_no_threshold() -> None:
     t, scores = choose_threshold(probs, y, OOS, min_in_scope=1.0)
     assert t == 0.0
     assert scores["in_scope_accuracy"] == 5 / 6
+
+
+def test_threshold_on_another_score_can_be_negative_and_rejects_by_that_score() -> None:
+    probs, y = _validation()
+    # an energy-like score in logit units, ordered unlike the probabilities
+    energy = np.array([3.0, 2.5, 2.0, 1.5, 1.0, -0.5, -1.0, -2.0, -2.5, 0.5])
+    t, scores = choose_threshold(probs, y, OOS, confidence=energy)
+    assert t == -0.5  # the lowest threshold that rejects the three low-energy oos rows (ties: least rejected)
+    assert scores["in_scope_accuracy"] == 5 / 6 and scores["oos_recall"] == 1.0
+    nothing, _ = choose_threshold(probs, y, OOS, min_in_scope=1.0, confidence=energy)
+    assert nothing <= energy.min()  # "no threshold" is one that rejects nothing, even below zero
+    assert (apply_threshold(probs, OOS, nothing, energy) == probs.argmax(1)).all()
+
+
+def test_an_energy_model_rejects_in_the_runtime_exactly_as_the_trainer_reported(spec, fast_config) -> None:
+    import json
+    from dataclasses import replace
+
+    from interplay.plugins.nlu.classifier import OnnxTextClassifier
+    from interplay.trainer.classifier.data import read_examples
+    from interplay.trainer.classifier.run import train_classifier
+
+    spec = replace(spec, export=True, quantize=False, oos_score="energy")
+    metrics = train_classifier(spec, fast_config)
+    manifest = json.loads((spec.out / "model" / "manifest.json").read_text())
+    assert manifest["oos_score"] == "energy" and manifest["threshold"] == metrics["oos"]["threshold"]
+    assert "energy score" in (spec.out / "report.md").read_text()
+    clf = OnnxTextClassifier(spec.out / "model", device="cpu")
+    rows = read_examples(spec.test)
+    predicted = [p.label for p in clf.predict([e.text for e in rows])]
+    in_scope = [p == e.label for p, e in zip(predicted, rows, strict=True) if e.label != "oos"]
+    oos = [p == "oos" for p, e in zip(predicted, rows, strict=True) if e.label == "oos"]
+    reported = metrics["oos"]["threshold_method"]
+    assert sum(in_scope) / len(in_scope) == reported["in_scope_accuracy"]
+    assert sum(oos) / len(oos) == reported["oos_recall"]
