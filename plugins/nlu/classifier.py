@@ -90,6 +90,7 @@ class OnnxTextClassifier:
         self.threshold = threshold if threshold is not None else manifest.threshold
         self.oos_label = oos_label or manifest.oos_label
         self.oos_score: OosScore = manifest.oos_score
+        self._oos_index = self.labels.index(self.oos_label) if self.oos_label in self.labels else None
         self.top_k = top_k
         if self.oos_score == "probability" and self.threshold is not None and not 0 <= self.threshold <= 1:
             raise ModelError(
@@ -115,10 +116,10 @@ class OnnxTextClassifier:
         """Predictions for a batch of texts (blocking: call it from a worker thread)."""
         logits = self.logits(texts)
         probs = softmax(logits)
-        oos_index = self.labels.index(self.oos_label) if self.oos_label in self.labels else None
-        scores = oos_confidence(logits, oos_index, self.oos_score)
+        # "probability" is decide()'s own default score: only energy needs computing here
+        scores = oos_confidence(logits, self._oos_index, "energy") if self.oos_score == "energy" else None
         return [
             decide(row, self.labels, top_k=self.top_k, threshold=self.threshold,
-                   oos_label=self.oos_label, score=float(score))
-            for row, score in zip(probs, scores, strict=True)
+                   oos_label=self.oos_label, score=None if scores is None else float(scores[i]))
+            for i, row in enumerate(probs)
         ]
