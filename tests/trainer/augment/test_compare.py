@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -38,19 +39,21 @@ def tiny_generator_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+
+def toy_spec(toy_dir: Path, tiny_bert: Path, out: Path, augment: Any) -> RunSpec:
+    """The toy intents at 3 shots per class, no export, with an augmentation hook."""
+    return RunSpec(toy_dir / "train.csv", out, validation=toy_dir / "validation.csv",
+                   test=toy_dir / "test.csv", base=str(tiny_bert), export=False, shots_per_class=3,
+                   augment=augment)
+
 def test_tiny_compare_runs_every_arm_and_mode(
     tiny_lm, encoder, tiny_bert, toy_dir, small_cfg, tmp_path
 ) -> None:
     model, tokenizer = tiny_lm
     train = TrainConfig(epochs=1, max_steps=2, batch_size=8, device="cpu", progress=False, patience=0)
     spec = CompareSpec(
-        spec=RunSpec(
-            train=toy_dir / "train.csv",
-            validation=toy_dir / "validation.csv",
-            test=toy_dir / "test.csv",
-            base=str(tiny_bert),
-            out=tmp_path / "cmp",
-        ),
+        spec=RunSpec(toy_dir / "train.csv", tmp_path / "cmp", validation=toy_dir / "validation.csv",
+                     test=toy_dir / "test.csv", base=str(tiny_bert)),
         shots=[3],
         seeds=[1],
         augment=replace(small_cfg, filter=True, max_per_label=3),
@@ -91,16 +94,7 @@ def test_summary_mean_spread_and_deltas() -> None:
 
 def test_augment_hook_adds_training_rows_only(tiny_bert, toy_dir, tmp_path) -> None:
     extra = write_csv(tmp_path / "extra.csv", [("hello hey you", "greet"), ("rain rain today", "weather")])
-    spec = RunSpec(
-        train=toy_dir / "train.csv",
-        validation=toy_dir / "validation.csv",
-        test=toy_dir / "test.csv",
-        base=str(tiny_bert),
-        out=tmp_path / "run",
-        export=False,
-        shots_per_class=3,
-        augment=lambda s, seed: read_examples(extra),
-    )
+    spec = toy_spec(toy_dir, tiny_bert, tmp_path / "run", augment=lambda s, seed: read_examples(extra))
     cfg = TrainConfig(epochs=1, max_steps=1, device="cpu", progress=False)
     metrics = train_classifier(spec, cfg)
     assert metrics["data"]["augmented"] == 2 and metrics["data"]["labeled"] == 4 * 3
@@ -159,16 +153,8 @@ def test_inline_hook_augments_the_runs_own_split(
     model, tokenizer = tiny_lm
     monkeypatch.setattr(pipeline, "build_models", lambda g, e: Models(model, tokenizer, encoder))
     cfg = replace(small_cfg, rounds=1, filter=False, max_per_label=2)
-    spec = RunSpec(
-        train=toy_dir / "train.csv",
-        validation=toy_dir / "validation.csv",
-        test=toy_dir / "test.csv",
-        base=str(tiny_bert),
-        out=tmp_path / "run",
-        export=False,
-        shots_per_class=3,
-        augment=hook.inline(cfg, None, str(tiny_bert), tmp_path / "run" / "augment"),
-    )
+    inline = hook.inline(cfg, None, str(tiny_bert), tmp_path / "run" / "augment")
+    spec = toy_spec(toy_dir, tiny_bert, tmp_path / "run", augment=inline)
     metrics = train_classifier(spec, TrainConfig(epochs=1, max_steps=1, device="cpu", progress=False))
     written = read_examples(tmp_path / "run" / "augment" / "augmented.csv")
     assert 0 < metrics["data"]["augmented"] == len(written) <= 3 * 2
