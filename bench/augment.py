@@ -7,7 +7,7 @@ figure of merit is in-scope accuracy on the test set (argmax, oos class included
 trainer/experiments/gan_lift.py. Writes bench/results/augment.json (and .md) after every run.
 
     nice .venv/bin/python bench/augment.py          # acceptance run: 150 intents, 5 and 10 shots, 3 seeds
-    nice .venv/bin/python bench/augment.py --quick  # 10 intents, 5 shots, 1 seed, 2 rounds
+    nice .venv/bin/python bench/augment.py --quick  # 10 intents, 5 shots, 1 seed
 """
 
 from __future__ import annotations
@@ -35,22 +35,23 @@ def parse() -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=Path("../shared/data/clinc150"))
     p.add_argument("--out", type=Path, default=Path("runs/augment_bench"))
     p.add_argument("--results", type=Path, default=Path("bench/results/augment.json"))
-    p.add_argument("--quick", action="store_true", help="10 intents, 5 shots, 1 seed, 2 rounds")
+    p.add_argument("--quick", action="store_true", help="10 intents, 5 shots, 1 seed")
     p.add_argument("--intents", type=int, default=None, help="a random subset of N intents (+ oos)")
     p.add_argument("--shots", type=int, nargs="+", default=[5, 10])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--per-label", type=int, default=4, help="candidates per intent and temperature")
-    p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--per-label", type=int, default=2, help="candidates per intent and temperature")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[0.8, 1.2])
     p.add_argument("--max-per-label", type=int, default=10)
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--generator-steps", type=int, default=8)
     p.add_argument("--val-per-class", type=int, default=5)
     p.add_argument("--test-oos", type=int, default=200, help="oos test rows kept (in-scope rows: all)")
-    p.add_argument("--max-unlabeled", type=int, default=1500)
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--max-unlabeled", type=int, default=750)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--gan-epochs", type=int, default=6)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--head-lr", type=float, default=2e-3, help="the new head, as in gan_lift.py")
     p.add_argument("--arms", nargs="+", default=["none", "lm", "filtered", "adversarial"])
     p.add_argument("--modes", nargs="+", default=["plain", "gan"])
     p.add_argument("--max-steps", type=int, default=None, help="smoke runs only")
@@ -63,7 +64,7 @@ def parse() -> argparse.Namespace:
     )
     args = p.parse_args()
     if args.quick:
-        args.intents, args.shots, args.seeds, args.rounds = args.intents or 10, [5], [1], 2
+        args.intents, args.shots, args.seeds = args.intents or 10, [5], [1]
     return args
 
 
@@ -103,6 +104,7 @@ def configs(args: argparse.Namespace) -> tuple[AugmentConfig, TrainConfig, Train
     plain = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
+        head_lr=args.head_lr,
         batch_size=32,
         max_length=32,
         patience=0,

@@ -62,61 +62,84 @@ class Proposer:
             tokenizer.pad_token = tokenizer.eos_token
 
     def jobs(self, groups: dict[str, list[str]], rng: random.Random) -> list[tuple[str, float, str]]:
-        """(label, temperature, prompt) for every sequence of one round, grouped by temperature."""
-        return [
+        """(label, temperature, prompt): one prompt per label and temperature, each sampled
+        `per_label` times; grouped by temperature, shortest prompts first (less padding)."""
+        jobs = [
             (label, t, build_prompt(label, texts, rng, self.cfg.prompt_examples))
             for t in self.cfg.temperatures
             for label, texts in groups.items()
-            for _ in range(self.cfg.per_label)
         ]
+        temps = list(self.cfg.temperatures)
+        return sorted(jobs, key=lambda j: (temps.index(j[1]), len(self.tokenizer(j[2])["input_ids"])))
 
     def propose(self, groups: dict[str, list[str]], round_no: int = 1) -> list[Candidate]:
-        """Candidates for each label in `groups` (label -> real example texts), all temperatures."""
+        """`per_label` candidates for each label in `groups` (label -> real texts) and temperature."""
         import torch
 
         rng = random.Random(self.cfg.seed * 1000 + round_no)
         torch.manual_seed(self.cfg.seed * 1000 + round_no)
         jobs = self.jobs(groups, rng)
+        n = self.cfg.per_label
         out: list[Candidate] = []
-        bar = tqdm(total=len(jobs), desc=f"round {round_no}: proposing", disable=not self.cfg.progress)
+        bar = tqdm(total=len(jobs) * n, desc=f"round {round_no}: proposing", disable=not self.cfg.progress)
         for chunk in self._chunks(jobs):
-            texts = self._generate([p for _, _, p in chunk], chunk[0][1])
-            out.extend(
-                Candidate(t, label, temp, round_no) for (label, temp, _), t in zip(chunk, texts, strict=True)
-            )
-            bar.update(len(chunk))
+            texts = self._generate([p for _, _, p in chunk], chunk[0][1], n)
+            for i, (label, temp, _) in enumerate(chunk):
+                out.extend(Candidate(t, label, temp, round_no) for t in texts[i * n : (i + 1) * n])
+            bar.update(len(chunk) * n)
         bar.close()
         return out
 
     def _chunks(self, jobs: list[tuple[str, float, str]]) -> list[list[tuple[str, float, str]]]:
-        """Batches of at most batch_size jobs that share one temperature."""
+        """Batches of prompts that share one temperature, about batch_size sequences each."""
+        prompts = max(1, self.cfg.batch_size // self.cfg.per_label)
         chunks: list[list[tuple[str, float, str]]] = []
         for job in jobs:
-            if not chunks or len(chunks[-1]) >= self.cfg.batch_size or chunks[-1][0][1] != job[1]:
+            if not chunks or len(chunks[-1]) >= prompts or chunks[-1][0][1] != job[1]:
                 chunks.append([])
             chunks[-1].append(job)
         return chunks
 
-    def _generate(self, prompts: list[str], temperature: float) -> list[str]:
-        """Raw continuations (one per prompt); the jobs of a chunk share one temperature by order."""
+    def _generate(self, prompts: list[str], temperature: float, n: int, sample: bool = True) -> list[str]:
+        """`n` continuations per prompt (prompt-major order), one temperature for all.
+
+        Each prompt is encoded once and its key/value cache repeated `n` times: on a CPU the prompt
+        (5 examples, ~100 tokens) costs more than the ~15 tokens generated, so sharing it is ~3x faster
+        than sampling from `n` copies. `sample=False` decodes greedily (tests compare it with `generate`).
+        """
         import torch
 
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, return_token_type_ids=False)
-        enc = enc.to(self.model.device)
+        ids, mask = enc["input_ids"].to(self.model.device), enc["attention_mask"].to(self.model.device)
         self.model.eval()
         with torch.no_grad():
-            ids = self.model.generate(
-                **enc,
-                do_sample=True,
-                temperature=temperature,
-                top_p=self.cfg.top_p,
+            # the cache holds every prompt token but the last, which generate() feeds itself
+            positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+            cache = self.model(
+                input_ids=ids[:, :-1],
+                attention_mask=mask[:, :-1],
+                position_ids=positions[:, :-1],
+                use_cache=True,
+            ).past_key_values
+            if n > 1:
+                cache.batch_repeat_interleave(n)
+            ids, mask = ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+            sampling: dict[str, Any] = (
+                {"do_sample": True, "temperature": temperature, "top_p": self.cfg.top_p}
+                if sample
+                else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+            )
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                past_key_values=cache,
                 max_new_tokens=self.cfg.max_new_tokens,
                 stop_strings=["\n"],
                 tokenizer=self.tokenizer,
                 pad_token_id=self.tokenizer.pad_token_id,
+                **sampling,
             )
-        new = ids[:, enc["input_ids"].shape[1] :]
-        return self.tokenizer.batch_decode(new, skip_special_tokens=True)
+        return self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
 
 
 def usable(candidates: list[Candidate]) -> list[Candidate]:

@@ -41,7 +41,35 @@ def test_chunks_never_mix_temperatures(tiny_lm, small_cfg) -> None:
     jobs = proposer.jobs({"a": ["x y"], "b": ["z w"], "c": ["q r"]}, random.Random(0))
     chunks = proposer._chunks(jobs)
     assert sum(len(c) for c in chunks) == len(jobs)
-    assert all(len({t for _, t, _ in c}) == 1 and len(c) <= small_cfg.batch_size for c in chunks)
+    assert len(jobs) == 3 * len(small_cfg.temperatures)  # one prompt per label and temperature
+    assert all(len({t for _, t, _ in c}) == 1 for c in chunks)
+    assert all(len(c) * small_cfg.per_label <= small_cfg.batch_size for c in chunks)
+
+
+def test_shared_prompt_cache_decodes_like_generate(tiny_lm, small_cfg) -> None:
+    """Prefilling each prompt once and repeating its cache must not change what the model writes:
+    greedy decoding matches plain `generate` on each prompt (left padding, prompts of unequal length)."""
+    import torch
+
+    model, tokenizer = tiny_lm
+    proposer = Proposer(model, tokenizer, small_cfg)
+    prompts = ["greet:\n- hello there\n-", "weather:\n- is it going to rain today at all\n- sunny\n-"]
+    shared = proposer._generate(prompts, 1.0, n=2, sample=False)
+    expected = []
+    for prompt in prompts:
+        enc = tokenizer([prompt], return_tensors="pt", return_token_type_ids=False)
+        with torch.no_grad():
+            ids = model.generate(
+                **enc,
+                do_sample=False,
+                max_new_tokens=small_cfg.max_new_tokens,
+                stop_strings=["\n"],
+                tokenizer=tokenizer,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        expected += [tokenizer.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)] * 2
+    assert shared == expected
+    assert any(text.strip() for text in shared)
 
 
 def test_usable_drops_empty_text() -> None:
