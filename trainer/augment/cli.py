@@ -47,10 +47,11 @@ def _floats(ctx: Any, param: Any, value: str) -> tuple[float, ...]:
 @click.option("--compare", is_flag=True, help="Run all arms x (fine-tuning, GAN-BERT) and write a table.")
 @click.option("--shots", default="5", show_default=True, help="--compare: comma-separated shots per class.")
 @click.option("--seeds", default="1,2,3", show_default=True, help="--compare: comma-separated seeds.")
-@click.option("--epochs", default=10, show_default=True, help="--compare: fine-tuning epochs.")
+@click.option("--epochs", default=8, show_default=True, help="--compare: fine-tuning epochs.")
 @click.option("--gan-epochs", default=6, show_default=True, help="--compare: GAN-BERT epochs.")
-@click.option("--lr", default=1e-4, show_default=True, help="--compare: classifier learning rate.")
-@click.option("--max-unlabeled", default=1500, show_default=True, help="--compare: GAN-BERT unlabeled rows.")
+@click.option("--lr", default=1e-4, show_default=True, help="--compare: encoder learning rate.")
+@click.option("--head-lr", default=2e-3, show_default=True, help="--compare: learning rate of the new head.")
+@click.option("--max-unlabeled", default=750, show_default=True, help="--compare: GAN-BERT unlabeled rows.")
 @click.option("--max-steps", type=int, help="--compare: cap classifier optimizer steps (smoke runs).")
 def augment_command(**opts: Any) -> None:
     """Propose utterances per label with the chat model, keep those a discriminator takes for real."""

@@ -76,6 +76,7 @@ def train_configs(opts: dict[str, Any]) -> tuple[TrainConfig, TrainConfig]:
     plain = TrainConfig(
         epochs=opts["epochs"],
         lr=opts["lr"],
+        head_lr=opts["head_lr"],
         batch_size=32,
         max_length=32,
         patience=0,

@@ -39,12 +39,19 @@ def tiny_generator_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-
 def toy_spec(toy_dir: Path, tiny_bert: Path, out: Path, augment: Any) -> RunSpec:
     """The toy intents at 3 shots per class, no export, with an augmentation hook."""
-    return RunSpec(toy_dir / "train.csv", out, validation=toy_dir / "validation.csv",
-                   test=toy_dir / "test.csv", base=str(tiny_bert), export=False, shots_per_class=3,
-                   augment=augment)
+    return RunSpec(
+        toy_dir / "train.csv",
+        out,
+        validation=toy_dir / "validation.csv",
+        test=toy_dir / "test.csv",
+        base=str(tiny_bert),
+        export=False,
+        shots_per_class=3,
+        augment=augment,
+    )
+
 
 def test_tiny_compare_runs_every_arm_and_mode(
     tiny_lm, encoder, tiny_bert, toy_dir, small_cfg, tmp_path
@@ -52,8 +59,13 @@ def test_tiny_compare_runs_every_arm_and_mode(
     model, tokenizer = tiny_lm
     train = TrainConfig(epochs=1, max_steps=2, batch_size=8, device="cpu", progress=False, patience=0)
     spec = CompareSpec(
-        spec=RunSpec(toy_dir / "train.csv", tmp_path / "cmp", validation=toy_dir / "validation.csv",
-                     test=toy_dir / "test.csv", base=str(tiny_bert)),
+        spec=RunSpec(
+            toy_dir / "train.csv",
+            tmp_path / "cmp",
+            validation=toy_dir / "validation.csv",
+            test=toy_dir / "test.csv",
+            base=str(tiny_bert),
+        ),
         shots=[3],
         seeds=[1],
         augment=replace(small_cfg, filter=True, max_per_label=3),
@@ -218,4 +230,5 @@ def test_cli_compare_writes_table_and_json(tiny_generator_dir, tiny_bert, toy_di
     assert result.exit_code == 0, result.output
     data = json.loads((out / "compare.json").read_text())
     assert len(data["runs"]) == 8 and data["settings"]["gan"]["gan"] is True
+    assert data["settings"]["gan"]["head_lr"] == 2e-3  # the head learns faster than the encoder
     assert "filtered + generator updates | GAN-BERT" in (out / "compare.md").read_text()
