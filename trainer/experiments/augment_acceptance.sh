@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The #8 acceptance run: CLINC150 (150 intents), 5 and 10 shots, seeds 1-3, every arm x (fine-tuning,
 # GAN-BERT). Six jobs (shots x seed), two at a time (one per core, one torch thread each), 5-shot first;
-# then one merged table in bench/results/augment.{json,md}. The 10-shot runs train half the epochs (twice
-# the labeled rows per epoch: the same number of steps) and only with fine-tuning: GAN-BERT at 10 shots did not fit the session's
-# time on 2 cores. JOBS="5 3,10 1" runs a subset (then merge by hand: bench/augment.py --merge ...).
+# then one merged table in bench/results/augment.{json,md}. The 10-shot runs train half the epochs
+# (twice the labeled rows per epoch: the same number of steps) and only with fine-tuning: GAN-BERT at
+# 10 shots did not fit the session's time on 2 cores. JOBS="5 3,10 1" runs a subset (then merge by hand: bench/augment.py --merge ...).
 # Run from the repository root: trainer/experiments/augment_acceptance.sh
 set -euo pipefail
 PY=${PY:-$PWD/.venv/bin/python}
