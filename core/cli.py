@@ -186,7 +186,9 @@ def plugins_cmd(obj: CliState) -> None:
     enabled = {*pipe.channels, *pipe.analyzers, *pipe.skills, pipe.generator}
     rows = [("NAME", "KIND", "VERSION", "SOURCE", "STATUS")]
     for info in sorted(registry.infos.values(), key=lambda i: i.name):
-        if info.error:
+        if info.missing_extra:
+            rows.append((info.name, "?", info.version, info.source, f"not usable: {info.error}"))
+        elif info.error:
             rows.append((info.name, "?", info.version, info.source, f"broken: {info.error}"))
         for kind, name in info.components:
             rows.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from .errors import ConfigError
 from .redaction import remember_secret
 
 CONFIG_ENV = "INTERPLAY_CONFIG"
+ENV_PREFIX = "INTERPLAY_"  # INTERPLAY_<TABLE>__<KEY>[__<KEY>...] overrides a key of config.toml
 
 
 class Strict(BaseModel):
@@ -161,6 +163,8 @@ class InterplayConfig(Strict):
     loop: LoopSettings = Field(default_factory=LoopSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field("defaults", exclude=True)
+    # dotted key -> the environment variable that set it, so errors name the variable, not the file
+    env_sources: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @property
     def data_dir(self) -> Path:
@@ -184,17 +188,27 @@ class InterplayConfig(Strict):
         return self.plugins.get(name, {})
 
 
-def describe_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
-    """One line per problem, naming the key and the file."""
+def describe_validation_error(
+    exc: ValidationError, source: str, prefix: str = "", env_sources: dict[str, str] | None = None
+) -> str:
+    """One line per problem, naming the key and the file (or the environment variable that set it)."""
     lines = []
     for err in exc.errors():
         key = prefix + ".".join(str(p) for p in err["loc"])
+        where = _origin(key, env_sources or {}) or source
         if err["type"] == "extra_forbidden":
             hint = _suggest(err["loc"], exc)
-            lines.append(f"{source}: unknown key '{key}'{hint}")
+            lines.append(f"{where}: unknown key '{key}'{hint}")
         else:
-            lines.append(f"{source}: '{key}': {err['msg']}")
+            lines.append(f"{where}: '{key}': {err['msg']}")
     return "\n".join(lines)
+
+
+def _origin(key: str, env_sources: dict[str, str]) -> str:
+    for dotted, variable in env_sources.items():
+        if key == dotted or key.startswith(dotted + ".") or dotted.startswith(key + "."):
+            return f"environment variable {variable}"
+    return ""
 
 
 def _suggest(loc: tuple[Any, ...], exc: ValidationError) -> str:
@@ -246,10 +260,43 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config file {found} not found: create it or pass --config") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+    env_sources = apply_environment(data, os.environ)
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".", 1)
         data.setdefault(section, {})[key] = value
     try:
-        return InterplayConfig.model_validate({**data, "source": source})
+        return InterplayConfig.model_validate({**data, "source": source, "env_sources": env_sources})
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, source)) from None
+        raise ConfigError(describe_validation_error(exc, source, env_sources=env_sources)) from None
+
+
+def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Put `INTERPLAY_BUS__MAX_PENDING=500`-style variables into `data`; returns dotted key -> variable.
+
+    Names are case-insensitive; `__` separates the levels (`INTERPLAY_PLUGINS__ONNX__MAX_NEW_TOKENS`).
+    A value is read as TOML when it parses (`500`, `true`, `["intent"]`), else as a plain string,
+    and is then validated with the file, so an error names the variable.
+    """
+    applied: dict[str, str] = {}
+    for variable in sorted(environ):
+        if not variable.upper().startswith(ENV_PREFIX) or "__" not in variable:
+            continue
+        path = [part.lower() for part in variable[len(ENV_PREFIX) :].split("__")]
+        if not all(path) or len(path) < 2:
+            raise ConfigError(f"environment variable {variable}: expected INTERPLAY_<TABLE>__<KEY>")
+        target = data
+        for part in path[:-1]:
+            table = target.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"environment variable {variable}: '{part}' is not a table")
+            target = table
+        target[path[-1]] = _env_value(environ[variable])
+        applied[".".join(path)] = variable
+    return applied
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw

@@ -15,6 +15,7 @@ from . import hookspecs
 from .config import InterplayConfig, describe_validation_error, register_settings_model
 from .contracts import Plugin, PluginContext
 from .errors import PluginError
+from .extras import MissingExtra, extra_of
 
 log = logging.getLogger("interplay.plugins")
 ENTRY_POINT_GROUP = "interplay"
@@ -30,6 +31,16 @@ class PluginInfo:
     version: str
     components: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
     error: str | None = None
+    missing_extra: str | None = None  # the `interplay[...]` extra it needs and lacks
+
+
+def _missing_extra(exc: BaseException, plugin: str) -> MissingExtra | None:
+    """MissingExtra for a plugin whose import failed on an optional dependency; else None."""
+    if isinstance(exc, MissingExtra):
+        return exc
+    if isinstance(exc, ModuleNotFoundError) and (found := extra_of(exc)) is not None:
+        return MissingExtra(*found, f"plugin {plugin!r}")
+    return None
 
 
 class PluginRegistry:
@@ -53,6 +64,11 @@ class PluginRegistry:
             try:
                 module = ep.load()
             except Exception as exc:
+                missing = _missing_extra(exc, ep.name)
+                if missing is not None:  # an extra not installed: only a problem if the plugin is enabled
+                    info.error, info.missing_extra = str(missing), missing.extra
+                    log.debug("plugin %r: %s", ep.name, info.error)
+                    continue
                 info.error = f"failed to import {ep.value}: {type(exc).__name__}: {exc}"
                 log.warning("plugin %r %s", ep.name, info.error)
                 continue
@@ -81,6 +97,12 @@ class PluginRegistry:
                     impl.function(*[args[a] for a in impl.argnames])
                 except Exception as exc:
                     info = self.infos.get(impl.plugin_name)
+                    missing = _missing_extra(exc, impl.plugin_name)
+                    if missing is not None:
+                        if info:
+                            info.error, info.missing_extra = str(missing), missing.extra
+                        log.debug("plugin %r: %s", impl.plugin_name, missing)
+                        continue
                     if info:
                         info.error = f"register_{kind}s failed: {type(exc).__name__}: {exc}"
                     log.warning("plugin %r: register_%ss failed: %s", impl.plugin_name, kind, exc)
@@ -103,6 +125,8 @@ class PluginRegistry:
         if found is not None:
             return found
         owner = self.infos.get(name)
+        if owner and owner.missing_extra:
+            raise PluginError(f"{kind} plugin {name!r} is not usable: {owner.error}")
         if owner and owner.error:
             raise PluginError(f"{kind} plugin {name!r} is unavailable: {owner.error}")
         known = ", ".join(sorted(self.components[kind])) or "none"
@@ -113,7 +137,9 @@ class PluginRegistry:
         try:
             return cls.Settings.model_validate(config.plugin_table(cls.name))
         except ValidationError as exc:
-            raise PluginError(describe_validation_error(exc, config.source, f"plugins.{cls.name}.")) from None
+            raise PluginError(
+                describe_validation_error(exc, config.source, f"plugins.{cls.name}.", config.env_sources)
+            ) from None
 
     def build(self, kind: str, name: str, config: InterplayConfig, context: PluginContext) -> Plugin:
         """Construct one enabled component with its validated settings."""
@@ -124,6 +150,8 @@ class PluginRegistry:
         except PluginError:
             raise
         except Exception as exc:
+            if (missing := _missing_extra(exc, name)) is not None:
+                raise missing from None
             raise PluginError(
                 f"{kind} plugin {name!r} failed to initialise: {type(exc).__name__}: {exc}"
             ) from exc

@@ -12,3 +12,11 @@ if os.environ.get("CI"):
 
     settings.register_profile("ci", derandomize=True, database=None)
     settings.load_profile("ci")
+
+
+def pytest_report_header() -> str:
+    """Which Redis server the scale-out tests start (tests/core/scale/redis_server.py finds it)."""
+    from tests.core.scale.redis_server import find_redis_server
+
+    exe, origin = find_redis_server()
+    return f"redis server: {exe} ({origin})" if exe else "redis server: NONE (the Redis tests are skipped)"

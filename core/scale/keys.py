@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import InterplayConfig, resolve_secret
 from ..errors import InterplayError
+from ..extras import requires_extra
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -126,14 +127,12 @@ def shown_url(url: str) -> str:
 
 def connect(config: InterplayConfig, **kw: Any) -> Redis:
     """A redis-py asyncio client with timeouts on every command (not yet connected)."""
-    try:
+    with requires_extra("redis", "a Redis bus or store"):
         from redis.asyncio import Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialBackoff
         from redis.exceptions import ConnectionError as LostConnection
         from redis.exceptions import TimeoutError as CommandTimeout
-    except ImportError:
-        raise InterplayError("the Redis bus needs redis-py: pip install 'redis>=5'") from None
     timeout = config.redis.timeout
     return Redis.from_url(
         redis_url(config),

