@@ -29,10 +29,44 @@ class CliState:
         return load_config(self.config_path, self.overrides)
 
 
+GLOBAL_OPTIONS = ("--config", "--log-level")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`interplay chat --config F` is `interplay --config F chat`: global options may follow the command."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and rest:  # before the command they are already in place
+            takes_value = "=" not in arg and i + 1 < len(args)
+            front += args[i : i + 2] if takes_value else [arg]
+            i += 2 if takes_value else 1
+            continue
+        (rest if rest or not _is_global_at(args, i) else front).append(arg)
+        i += 1
+    return front + rest
+
+
+def _is_global_at(args: list[str], i: int) -> bool:
+    """True for a token before the command: an option, or the value of a global option."""
+    if args[i].startswith("-"):
+        return True
+    return i > 0 and args[i - 1] in GLOBAL_OPTIONS
+
+
 class InterplayGroup(click.Group):
     """Adds plugin commands lazily and prints InterplayError as one line, not a traceback."""
 
     _plugins_loaded = False
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
 
     def _load_plugin_commands(self) -> None:
         if not self._plugins_loaded:
@@ -64,7 +98,7 @@ class InterplayGroup(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=InterplayGroup)
+@click.group(cls=InterplayGroup, epilog="Global options may follow the command too: interplay chat --config F")
 @click.option(
     "--config",
     "config_path",
@@ -98,16 +132,22 @@ def _run_bot(config: InterplayConfig, make: Callable[[], Any] | None = None) -> 
 @click.option("--generator", help="generator plugin to use (overrides [pipeline] generator)")
 @click.option("--debug", is_flag=True, help="show NLU tags, latency and model version after each reply")
 @click.option("--memory", is_flag=True, help="keep this chat in memory only (nothing written to disk)")
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help="print each reply as one JSON object (text, source, model_version, annotations), for scripts",
+)
 @click.pass_obj
-def chat(obj: CliState, generator: str | None, debug: bool, memory: bool) -> None:
-    """Chat with the bot in this terminal (or pipe lines in: one reply per line)."""
+def chat(obj: CliState, generator: str | None, debug: bool, memory: bool, jsonl: bool) -> None:
+    """Chat with the bot in this terminal, or pipe lines in: one reply per line (newlines as \\n)."""
     config = obj.config
     pipeline = config.pipeline.model_copy(
         update={"channels": ["console"], **({"generator": generator} if generator else {})}
     )
     plugins = dict(config.plugins)
-    if debug:
-        plugins["console"] = {**plugins.get("console", {}), "debug": True}
+    if debug or jsonl:
+        console = {**plugins.get("console", {}), **({"debug": True} if debug else {})}
+        plugins["console"] = {**console, **({"output": "jsonl"} if jsonl else {})}
     update: dict[str, Any] = {"pipeline": pipeline, "plugins": plugins}
     if memory:
         update["store"] = config.store.model_copy(update={"backend": "memory"})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import sys
-from typing import TextIO
+from typing import Literal, TextIO
 
 from interplay.core import (
     Channel,
@@ -25,6 +26,9 @@ class ConsoleSettings(PluginSettings):
     conversation: str = "console"
     debug: bool = False
     reply_timeout: float = 300.0  # how long to wait for one reply before giving the prompt back
+    # on a pipe: "text" prints one reply per line (newlines inside a reply written as \n, and \ as \\),
+    # "jsonl" one JSON object per reply (`interplay chat --jsonl`)
+    output: Literal["text", "jsonl"] = "text"
 
 
 class ConsoleChannel(Channel):
@@ -90,7 +94,7 @@ class ConsoleChannel(Channel):
             self.debug = not self.debug
             self._write(f"debug {'on' if self.debug else 'off'}\n")
             return True
-        if text == "/help":
+        if text == "/help" and self.interactive:  # on a pipe the bot's own /help reply is the one line
             self._write(HELP + "\n")
         return False
 
@@ -109,13 +113,18 @@ class ConsoleChannel(Channel):
             self._done.pop(message.id, None)
 
     async def send(self, reply: ReplyStream) -> None:
+        if self.settings.output == "jsonl":
+            await reply.collect()  # written whole in delivered(), with what produced it
+            return
         if self.interactive:
             self._write("bot> ")
         async for delta in reply:
-            self._write(delta)
+            self._write(delta if self.interactive else escape_line(delta))
         self._write("\n")
 
     async def delivered(self, message: Message, reply: Reply) -> None:
+        if self.settings.output == "jsonl":
+            self._write(as_json_line(message, reply) + "\n")
         if self.debug:
             self._write(describe(message, reply) + "\n")
         done = self._done.get(message.id)
@@ -125,6 +134,26 @@ class ConsoleChannel(Channel):
     def _write(self, text: str) -> None:
         self.stdout.write(text)
         self.stdout.flush()
+
+
+def escape_line(text: str) -> str:
+    """A reply on one line, reversibly: backslash, newline and carriage return written as escapes."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def as_json_line(message: Message, reply: Reply) -> str:
+    """One reply for `--jsonl`: the text, what produced it, the model version and the tags."""
+    tags = {name: {"label": a.label, "confidence": a.confidence} for name, a in message.annotations.items()}
+    return json.dumps(
+        {
+            "text": reply.text,
+            "source": reply.source,
+            "model_version": reply.model_version,
+            "annotations": tags,
+            "message_id": message.id,
+        },
+        ensure_ascii=False,
+    )
 
 
 def describe(message: Message, reply: Reply) -> str:
