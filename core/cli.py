@@ -98,7 +98,7 @@ class InterplayGroup(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=InterplayGroup, epilog="Global options may follow the command too: interplay chat --config F")
+@click.group(cls=InterplayGroup, epilog="Global options may follow the command: interplay chat --config F")
 @click.option(
     "--config",
     "config_path",
