@@ -191,27 +191,54 @@ def worker(obj: CliState, name: str | None) -> None:
 @cli.command("check-config")
 @click.pass_obj
 def check_config(obj: CliState) -> None:
-    """Validate config.toml and every enabled plugin's table; exit 1 on the first problem."""
+    """Validate config.toml and every plugin table; report all problems, exit 1 if any.
+
+    Enabled plugins must be installed with valid settings (errors); a bad table of an installed
+    plugin that is not enabled is a warning.
+    """
     from .plugins import load_registry
 
     config = obj.config
     registry = load_registry(config)
     problems: list[str] = []
     for table in registry.unknown_tables(config):
-        problems.append(f"{config.source}: [plugins.{table}] names no installed plugin")
-    pipe = config.pipeline
-    wanted = [("channel", n) for n in pipe.channels] + [("analyzer", n) for n in pipe.analyzers]
-    wanted += [("skill", n) for n in pipe.skills] + (
-        [("generator", pipe.generator)] if pipe.generator else []
-    )
+        close = registry.close_name(table)
+        hint = f" (did you mean [plugins.{close}]?)" if close else ""
+        problems.append(f"{config.source}: [plugins.{table}] names no installed plugin{hint}")
+    wanted = enabled_plugins(config)
     for kind, name in wanted:
         try:
             registry.settings_for(registry.component(kind, name), config)
         except InterplayError as exc:
             problems.append(str(exc))
+    for line in _idle_table_warnings(registry, config, {name for _, name in wanted}):
+        click.secho(f"warning: {redact(line)}", fg="yellow", err=True)
     if problems:
         raise InterplayError("\n".join(problems))
-    click.echo(f"{config.source}: OK ({len(wanted)} plugins enabled)")
+    overrides = f" + {len(config.env_sources)} environment override(s)" if config.env_sources else ""
+    click.echo(f"{config.source}{overrides}: OK ({len(wanted)} plugins enabled)")
+
+
+def enabled_plugins(config: InterplayConfig) -> list[tuple[str, str]]:
+    """(kind, name) of every plugin the [pipeline] lists enable, in order."""
+    pipe = config.pipeline
+    wanted = [("channel", n) for n in pipe.channels] + [("analyzer", n) for n in pipe.analyzers]
+    wanted += [("skill", n) for n in pipe.skills]
+    return wanted + ([("generator", pipe.generator)] if pipe.generator else [])
+
+
+def _idle_table_warnings(registry: Any, config: InterplayConfig, enabled: set[str]) -> list[str]:
+    """Problems in the tables of installed plugins that are not enabled (they bite once enabled)."""
+    lines = []
+    for kind, per_kind in registry.components.items():
+        for name, cls in sorted(per_kind.items()):
+            if name in enabled or name not in config.plugins:
+                continue
+            try:
+                registry.settings_for(cls, config)
+            except InterplayError as exc:
+                lines += [f"{line} ({kind} {name!r} is not enabled)" for line in str(exc).splitlines()]
+    return lines
 
 
 @cli.command("plugins")

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from .redaction import RedactingFilter
 
@@ -70,3 +71,36 @@ def message_context(msg_id: str, conv_id: str) -> Iterator[None]:
     finally:
         message_id.reset(t1)
         conversation_id.reset(t2)
+
+
+@contextmanager
+def library_logs_to_file(path: Path, console_level: str = "WARNING") -> Iterator[Path]:
+    """Inside the block, other libraries' log lines (ONNX Runtime's quantizer logs every matrix at INFO)
+    go to `path`; the console shows WARNING and above, or DEBUG when `console_level` asks for it.
+
+    A handler on the root logger first makes the `logging.basicConfig(level=INFO)` that some
+    libraries call at import a no-op.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    to_file.addFilter(RedactingFilter())
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if console_level == "DEBUG" else logging.WARNING)
+    console.addFilter(RedactingFilter())
+    old_level, old_handlers = root.level, list(root.handlers)
+    for handler in old_handlers:
+        root.removeHandler(handler)
+    root.addHandler(to_file)
+    root.addHandler(console)
+    root.setLevel(logging.DEBUG if console_level == "DEBUG" else logging.INFO)
+    try:
+        yield path
+    finally:
+        for handler in (to_file, console):
+            root.removeHandler(handler)
+        to_file.close()
+        for handler in old_handlers:
+            root.addHandler(handler)
+        root.setLevel(old_level)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from .chat_commands import ChatCommands
 from .config import BusSettings
 from .contracts import Analyzer, Channel, Generator, ReplyStream, Skill
-from .errors import Undeliverable
+from .errors import PluginError, Undeliverable
 from .messages import Annotation, Conversation, Message, Reply, new_id
 from .observability import NULL_OBSERVER, PipelineObserver
 from .signals import ImplicitSignals
@@ -104,7 +104,11 @@ class Pipeline:
                 log.error("analyzer %r failed", analyzer.name, exc_info=exc)
                 self.on_error(analyzer.name, exc)
             elif (annotation := task.result()) is not None:
-                found[analyzer.name] = annotation
+                if problem := annotation_problem(analyzer.name, annotation):
+                    log.error("%s", problem)
+                    self.on_error(analyzer.name, PluginError(problem))
+                else:
+                    found[analyzer.name] = annotation
         latency["analyze"] = time.perf_counter() - stage
         return message.annotated(found) if found else message
 
@@ -221,3 +225,18 @@ async def _call_quietly(awaitable: Awaitable[None], name: str) -> None:
         await awaitable
     except Exception:
         log.exception("channel %r failed in delivered()", name)
+
+
+def annotation_problem(analyzer: str, annotation: object) -> str:
+    """Why an analyzer's result breaks the contract ("" when it is sound): the message names the plugin."""
+    if not isinstance(annotation, Annotation):
+        return (
+            f"analyzer plugin {analyzer!r} returned {type(annotation).__name__}, not an Annotation: "
+            f"return Annotation(self.name, label) or None"
+        )
+    if annotation.analyzer != analyzer:
+        return (
+            f"analyzer plugin {analyzer!r} returned an Annotation named {annotation.analyzer!r}: "
+            f"annotations are keyed by the analyzer's name, so build it as Annotation(self.name, ...)"
+        )
+    return ""

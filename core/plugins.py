@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
+import inspect
 import logging
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -32,6 +35,39 @@ class PluginInfo:
     components: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
     error: str | None = None
     missing_extra: str | None = None  # the `interplay[...]` extra it needs and lacks
+
+
+def hook_problem(module: Any) -> str:
+    """What keeps a plugin module's hooks from working ("" if nothing): a missing @hookimpl, an async hook."""
+    hooks = {n for n, f in vars(hookspecs).items() if hasattr(f, "interplay_spec")}
+    marked = False
+    for attr in dir(module):
+        value = getattr(module, attr, None)
+        if not callable(value) or not (attr in hooks or attr.startswith("register_")):
+            continue
+        if not hasattr(value, "interplay_impl"):
+            if attr in hooks:
+                return f"{attr}() has no @hookimpl: decorate it (`from interplay.core import hookimpl`)"
+            continue
+        marked = True
+        if inspect.iscoroutinefunction(value):
+            return (
+                f"{attr}() is `async def`: hooks are plain functions called once at start-up "
+                "(pluggy does not await them); make it `def` and put the async work in the registered class"
+            )
+    if not marked and not any(hasattr(getattr(module, a, None), "interplay_impl") for a in dir(module)):
+        return "registers nothing: the module has no @hookimpl function (e.g. `register_analyzers`)"
+    return ""
+
+
+def _unknown_hook(exc: pluggy.PluginValidationError) -> str:
+    hooks = [n for n, f in vars(hookspecs).items() if hasattr(f, "interplay_spec")]
+    found = re.search(r"unknown hook '(\w+)'", str(exc))
+    if not found:
+        return f"invalid hook: {exc}"
+    close = difflib.get_close_matches(found.group(1), hooks, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (hooks: {', '.join(sorted(hooks))})"
+    return f"@hookimpl on {found.group(1)}(), which is no Interplay hook{hint}"
 
 
 def _missing_extra(exc: BaseException, plugin: str) -> MissingExtra | None:
@@ -80,8 +116,17 @@ class PluginRegistry:
         self._register_module(name, module)
 
     def _register_module(self, name: str, module: Any) -> None:
-        self.pm.register(module, name=name)
-        self.pm.check_pending()
+        problem = hook_problem(module)
+        if not problem:
+            try:
+                self.pm.register(module, name=name)
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                self.pm.unregister(name=name)
+                problem = _unknown_hook(exc)
+        self.infos[name].error = problem
+        log.warning("plugin %r: %s", name, problem)
 
     def collect(self, config: InterplayConfig) -> None:
         """Call the register_* hooks once; each plugin's components are recorded under it."""
@@ -129,8 +174,22 @@ class PluginRegistry:
             raise PluginError(f"{kind} plugin {name!r} is not usable: {owner.error}")
         if owner and owner.error:
             raise PluginError(f"{kind} plugin {name!r} is unavailable: {owner.error}")
-        known = ", ".join(sorted(self.components[kind])) or "none"
-        raise PluginError(f"no {kind} plugin named {name!r} is installed (installed: {known})")
+        for other in KINDS:
+            if name in self.components[other]:
+                raise PluginError(f"{name!r} is a {other} plugin, not a{'n' * (kind[0] in 'aeiou')} {kind}")
+        known = sorted(self.components[kind])
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        broken = [f"{i.name}: {i.error}" for i in self.infos.values() if i.error and not i.missing_extra]
+        failed = f"; plugins that failed to load: {'; '.join(broken)}" if broken else ""
+        listed = ", ".join(known) or "none"
+        raise PluginError(f"no {kind} plugin named {name!r} is installed{hint} (installed: {listed}){failed}")
+
+    def close_name(self, name: str) -> str:
+        """The installed component name closest to `name` ("" if none is close): for typo hints."""
+        names = sorted({n for per_kind in self.components.values() for n in per_kind})
+        close = difflib.get_close_matches(name, names, n=1)
+        return close[0] if close else ""
 
     def settings_for(self, cls: type[Plugin], config: InterplayConfig) -> Any:
         """Validate `[plugins.<name>]` with the component's Settings model."""

@@ -14,7 +14,7 @@ from .tagger.cli import tagger_command
 
 @click.group()
 def models() -> None:
-    """Prepare, list and roll back model directories."""
+    """Prepare the default models, list model directories, roll a promoted version back."""
 
 
 @click.group()
@@ -29,9 +29,31 @@ def train() -> None:
 @click.pass_obj
 def prepare(obj: Any, only: tuple[str, ...], force: bool) -> None:
     """Build the embedded default models (first run takes minutes; later runs are instant)."""
+    from interplay.core.logs import library_logs_to_file
+
     from .prepare import prepare_all
 
-    prepare_all(obj.config, only=set(only) or None, force=force)
+    config = obj.config
+    log_file = config.models_dir / "prepare.log"
+    # progress bars and results on the console; ONNX Runtime's and Optimum's INFO lines go to the file
+    with library_logs_to_file(log_file, console_level=config.interplay.log_level):
+        prepare_all(config, only=set(only) or None, force=force)
+    click.echo(f"details: {log_file}")
+
+
+@models.command("list")
+@click.pass_obj
+def list_models(obj: Any) -> None:
+    """Model directories under models_dir: version, precision, size, and which one is served (*)."""
+    from .models_list import format_rows, model_rows
+
+    config = obj.config
+    rows = model_rows(config)
+    if not rows:
+        click.echo(f"no model directories in {config.models_dir}: run `interplay models prepare`")
+        return
+    for line in format_rows(rows, config.models_dir):
+        click.echo(line)
 
 
 # classifier.cli imports torch only inside the command, so `interplay --help` stays fast
