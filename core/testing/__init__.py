@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from interplay.core.app import Bot
 from interplay.core.config import InterplayConfig
-from interplay.core.contracts import Channel, Inbox, PluginSettings, ReplyStream, Submitted
+from interplay.core.contracts import Analyzer, Channel, Inbox, PluginSettings, ReplyStream, Submitted
 from interplay.core.hookspecs import hookimpl
 from interplay.core.messages import Annotation, Message, Reply
 from interplay.core.plugins import load_registry
 from interplay.core.store import ConversationStore, MemoryStore
+from pydantic import ConfigDict
 
 
 @dataclass
@@ -96,6 +97,29 @@ class FakeChannel(Channel):
 
 
 _fake_plugin = SimpleNamespace(register_channels=hookimpl(lambda register: register(FakeChannel)))
+
+
+def fake_analyzer(
+    name: str, label: str | Callable[[Message], str | None], confidence: float = 1.0, **data: Any
+) -> object:
+    """A plugin object registering an analyzer `name` that tags every message with `label`
+    (or `label(message)`; None means no tag): stands in for an upstream analyzer in a test.
+
+    run_bot(my_skill, fake_analyzer("intent", "weather"), analyzers=["intent"], skills=["mine"],
+            installed=False)
+    """
+
+    class _Settings(PluginSettings):
+        model_config = ConfigDict(extra="allow", frozen=True)
+
+    async def analyze(self: Analyzer, message: Message) -> Annotation | None:
+        tag = label(message) if callable(label) else label
+        return None if tag is None else Annotation(name, tag, confidence, data=data)
+
+    members = {"name": name, "Settings": _Settings, "analyze": analyze}
+    cls = type(f"Fake{name.title()}Analyzer", (Analyzer,), members)
+    register = hookimpl(lambda register: register(cls))
+    return SimpleNamespace(register_analyzers=register, __name__=f"fake-{name}")
 
 
 class TestBot:
