@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import importlib.metadata as md
 import json
 import os
@@ -17,10 +16,10 @@ from packaging.requirements import Requirement
 
 from .config import InterplayConfig
 from .errors import InterplayError
+from .ort_probe import cuda_problem, ort_build
 from .redaction import redact
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
-CUDA_LIBS = ("libcuda.so.1", "libcudart.so.12", "libcublas.so.12", "libcudnn.so.9")
 
 
 @dataclass(frozen=True)
@@ -40,70 +39,93 @@ def run_checks(config: InterplayConfig) -> list[Finding]:
     return findings
 
 
+OPTIONAL = ("telegram", "slack", "redis", "onnx", "gpu", "train")  # extras reported one by one
+
+
 def python_and_dependencies() -> Iterator[Finding]:
-    """The interpreter and every runtime requirement of the installed `interplay` distribution."""
+    """The interpreter, every core requirement, and each optional extra: installed, or how to add it."""
     version = ".".join(map(str, sys.version_info[:3]))
     yield Finding(OK, "python", f"{version} ({sys.executable})")  # older ones cannot import the core
+    by_extra: dict[str, list[Requirement]] = {}
     for text in md.requires("interplay") or []:
         req = Requirement(text)
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue  # an optional extra or another platform's package
-        yield _dependency(req)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            yield _dependency(req)
+            continue
+        for extra in OPTIONAL:
+            if req.marker.evaluate({"extra": extra}):
+                by_extra.setdefault(extra, []).append(req)
+    build, seen = ort_build(), set[str]()
+    for extra, reqs in by_extra.items():
+        if extra in ("onnx", "gpu") and (build.wheels or extra == "gpu"):
+            # one of the two ONNX Runtime builds: report the installed one (the CPU one when neither is)
+            if build.both or ("onnxruntime-gpu" in build.wheels) != (extra == "gpu"):
+                continue
+        yield from _extra(extra, [r for r in reqs if r.name not in seen])
+        seen.update(r.name for r in reqs)
 
 
-def _dependency(req: Requirement) -> Finding:
+def _extra(extra: str, reqs: list[Requirement]) -> Iterator[Finding]:
+    findings = [_dependency(r) for r in reqs]
+    if all(f.detail == "not installed" for f in findings):
+        yield Finding(OK, f"extra {extra}", f"not installed (optional: pip install 'interplay[{extra}]')")
+    else:
+        yield from findings
+
+
+def _dependency(req: Requirement, extra: str = "") -> Finding:
+    fix = f"pip install '{req}'"
     try:
         installed = md.version(req.name)
     except md.PackageNotFoundError:
-        return Finding(FAIL, req.name, "not installed", f"pip install '{req}'")
+        return Finding(FAIL, req.name, "not installed", fix)
     if req.specifier and not req.specifier.contains(installed, prereleases=True):
-        return Finding(
-            FAIL, req.name, f"{installed} does not satisfy {req.specifier}", f"pip install '{req}'"
-        )
+        return Finding(FAIL, req.name, f"{installed} does not satisfy {req.specifier}", fix)
     return Finding(OK, req.name, installed)
 
 
 def execution_providers() -> Iterator[Finding]:
-    """ONNX Runtime's providers, and whether CUDA can really load (or why not)."""
+    """Which ONNX Runtime build is installed and why, its providers, and whether CUDA really loads."""
+    build = ort_build()
+    if build.both:
+        yield Finding(
+            FAIL,
+            "onnxruntime build",
+            build.describe(),
+            "pip uninstall -y onnxruntime onnxruntime-gpu, then pip install 'interplay[gpu]' "
+            "(CUDA) or 'interplay[onnx]' (CPU)",
+        )
+    elif not build.wheels:
+        yield Finding(
+            WARN,
+            "onnxruntime build",
+            "not installed: the onnx generator and the NLU analyzers need it",
+            "pip install 'interplay[onnx]' (CPU) or 'interplay[gpu]' (CUDA)",
+        )
+        return
+    else:
+        yield Finding(OK, "onnxruntime build", build.describe())
     try:
         import onnxruntime as ort
     except ImportError as exc:
-        yield Finding(
-            FAIL, "onnxruntime", f"cannot import: {exc}", "pip install onnxruntime-gpu (or onnxruntime)"
-        )
+        yield Finding(FAIL, "providers", f"cannot import onnxruntime: {exc}", "pip install 'interplay[onnx]'")
         return
     providers = ort.get_available_providers()
     yield Finding(OK, "providers", ", ".join(providers))
     if "CUDAExecutionProvider" not in providers:
+        yield Finding(OK, "cuda", "not used by the CPU build: models run on the CPU")
+        return
+    why = cuda_problem()
+    if why:
         yield Finding(
             WARN,
             "cuda",
-            "this onnxruntime build has no CUDA provider; models run on the CPU",
-            "for a GPU: pip uninstall onnxruntime && pip install onnxruntime-gpu",
+            f"not available: {why}; models run on the CPU",
+            "install what ONNX Runtime asks for above; on a machine without a GPU take the CPU build: "
+            "pip uninstall -y onnxruntime-gpu && pip install 'interplay[onnx]'",
         )
-        return
-    why = cuda_missing()
-    if why:
-        yield Finding(WARN, "cuda", f"not available: {why}; models run on the CPU")
     else:
-        yield Finding(OK, "cuda", "CUDA libraries load and a GPU is visible")
-
-
-def cuda_missing() -> str:
-    """Why the CUDA provider could not load here; "" when it can."""
-    if os.name != "posix":
-        return "only checked on Linux"
-    for lib in CUDA_LIBS:
-        try:
-            handle = ctypes.CDLL(lib)
-        except OSError:
-            hint = "no NVIDIA driver" if lib == "libcuda.so.1" else "CUDA 12 / cuDNN 9 runtime not found"
-            return f"{hint} ({lib} not found)"
-        if lib == "libcudart.so.12":
-            count = ctypes.c_int(0)
-            if handle.cudaGetDeviceCount(ctypes.byref(count)) != 0 or count.value == 0:
-                return "the driver sees no GPU"
-    return ""
+        yield Finding(OK, "cuda", "the CUDA provider loads and runs a model on the GPU")
 
 
 def models(config: InterplayConfig) -> Iterator[Finding]:

@@ -135,14 +135,6 @@ def test_an_unsatisfied_dependency_fails_with_the_pip_command():
     assert doctor_module._dependency(Requirement("click>=1")).level == "ok"
 
 
-def test_cuda_reason_when_the_driver_is_missing(monkeypatch):
-    def no_library(name):
-        raise OSError(f"{name}: cannot open shared object file")
-
-    monkeypatch.setattr(doctor_module.ctypes, "CDLL", no_library)
-    assert doctor_module.cuda_missing() == "no NVIDIA driver (libcuda.so.1 not found)"
-
-
 def test_settings_of_another_mode_are_not_checked():
     from typing import Literal
 
