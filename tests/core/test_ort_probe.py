@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ORT_LOG = (
     "\x1b[1;31m2026-12-02 [E:onnxruntime:Default, provider_bridge_ort.cc:2458 operator()] FAIL : "
     "Failed to load library /x/libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: "
-    "cannot open shared object file: No such file or directory\n\x1b[m\x1b[0;93m2026-12-02 [W:onnxruntime:Default, "
+    "cannot open shared object file: No such file or directory\n\x1b[m"
+    "\x1b[0;93m2026-12-02 [W:onnxruntime:Default, "
     "onnxruntime_pybind_state.cc:1295] Failed to create CUDAExecutionProvider. Require cuDNN 9.* and "
     "CUDA 13.*. Please install all dependencies\x1b[m\n"
 )
