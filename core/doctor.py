@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, get_args
 
@@ -66,7 +66,7 @@ def python_and_dependencies() -> Iterator[Finding]:
 
 
 def _extra(extra: str, reqs: list[Requirement]) -> Iterator[Finding]:
-    findings = [_dependency(r) for r in reqs]
+    findings = [replace(f, topic=f"{f.topic} [{extra}]") for f in map(_dependency, reqs)]
     if all(f.detail == "not installed" for f in findings):
         yield Finding(OK, f"extra {extra}", f"not installed (optional: pip install 'interplay[{extra}]')")
     else:

@@ -47,4 +47,4 @@ def test_the_doctor_example_has_the_shape_doctor_prints():
     block = _section("Doctor").split("```\n$ interplay doctor\n", 1)[1].split("```", 1)[0]
     lines = block.splitlines()
     assert all(re.match(r"(ok  |warn|FAIL)  \S", line) for line in lines[: lines.index("")])
-    assert lines[-1].endswith("problem(s) to fix, 1 warning(s)")
+    assert "problem(s) to fix" in lines[-1]  # tests/core/test_readme_doctor.py compares it with a real run
