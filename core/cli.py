@@ -12,6 +12,7 @@ import click
 
 from .config import InterplayConfig, load_config
 from .errors import InterplayError
+from .extras import MissingExtra, extra_of
 from .logs import setup_logging
 from .ops_commands import doctor, new_plugin
 from .redaction import redact
@@ -90,7 +91,14 @@ class InterplayGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except ModuleNotFoundError as exc:  # a command of an extra that is not installed
+                found = extra_of(exc, "train")
+                if found is None:
+                    raise
+                command = f"interplay {ctx.invoked_subcommand or ''}".strip()
+                raise MissingExtra(*found, f"`{command}`") from None
         except InterplayError as exc:
             lines = str(exc).splitlines() or [type(exc).__name__]
             for line in lines:

@@ -18,8 +18,13 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "slack": ("slack_sdk",),
     "redis": ("redis", "hiredis"),
     "onnx": ("onnxruntime", "tokenizers", "jinja2", "numpy"),
-    "train": ("torch", "transformers", "optimum", "onnx", "accelerate", "gguf", "peft", "sklearn", "tqdm"),
+    "train": (
+        "torch", "transformers", "optimum", "onnx", "accelerate", "gguf", "peft", "sklearn", "tqdm", "numpy",
+        "matplotlib", "seqeval", "onnx_ir",
+    ),
 }
+# the extra a built-in plugin's imports come from, where a module belongs to several (numpy)
+PLUGIN_EXTRAS = {"trainer": "train"}
 
 
 class MissingExtra(PluginError):

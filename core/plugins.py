@@ -18,7 +18,7 @@ from . import hookspecs
 from .config import InterplayConfig, describe_validation_error, register_settings_model
 from .contracts import Plugin, PluginContext
 from .errors import PluginError
-from .extras import MissingExtra, extra_of
+from .extras import PLUGIN_EXTRAS, MissingExtra, extra_of
 
 log = logging.getLogger("interplay.plugins")
 ENTRY_POINT_GROUP = "interplay"
@@ -74,7 +74,7 @@ def _missing_extra(exc: BaseException, plugin: str) -> MissingExtra | None:
     """MissingExtra for a plugin whose import failed on an optional dependency; else None."""
     if isinstance(exc, MissingExtra):
         return exc
-    if isinstance(exc, ModuleNotFoundError) and (found := extra_of(exc)) is not None:
+    if isinstance(exc, ModuleNotFoundError) and (found := extra_of(exc, PLUGIN_EXTRAS.get(plugin, ""))):
         return MissingExtra(*found, f"plugin {plugin!r}")
     return None
 

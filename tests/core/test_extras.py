@@ -27,8 +27,18 @@ def _names(requirements: list[str]) -> set[str]:
 
 def test_the_base_install_is_the_core_console_echo_and_test_harness() -> None:
     base = _names(PROJECT["dependencies"])
-    heavy = {"transformers", "torch", "onnxruntime", "onnxruntime-gpu", "python-telegram-bot", "slack-sdk",
-             "slack_sdk", "redis", "tokenizers", "numpy"}
+    heavy = {
+        "transformers",
+        "torch",
+        "onnxruntime",
+        "onnxruntime-gpu",
+        "python-telegram-bot",
+        "slack-sdk",
+        "slack_sdk",
+        "redis",
+        "tokenizers",
+        "numpy",
+    }
     assert base & heavy == set()
     assert {"pluggy", "pydantic", "click", "prompt_toolkit"} <= base
 
@@ -100,3 +110,45 @@ def test_requires_extra_names_the_extra_and_leaves_other_import_errors_alone() -
         with requires_extra("redis"):
             raise ModuleNotFoundError("No module named 'my_typo'", name="my_typo")
     assert all(EXTRA_MODULES.values())
+
+
+def test_a_command_whose_extra_is_missing_says_what_to_install(monkeypatch, tmp_path) -> None:
+    def needs_tqdm(*args, **kw):
+        raise ModuleNotFoundError("No module named 'tqdm'", name="tqdm")
+
+    monkeypatch.setattr("interplay.trainer.prepare.prepare_all", needs_tqdm)
+    env = {"INTERPLAY_INTERPLAY__MODELS_DIR": str(tmp_path)}
+    done = CliRunner().invoke(cli, ["--config", "/dev/null", "models", "prepare"], env=env)
+    assert done.exit_code == 1
+    assert "error: `interplay models` needs the Python module 'tqdm'" in done.output
+    assert "pip install 'interplay[train]'" in done.output
+
+
+@pytest.mark.slow
+def test_a_base_install_runs_the_console_and_names_every_missing_extra(tmp_path) -> None:
+    """`pip install interplay` into a fresh venv (about 15 s with a warm pip cache): run with -m slow."""
+    import subprocess
+    import venv
+
+    venv.create(tmp_path / "venv", with_pip=True)
+    bin_dir = tmp_path / "venv" / "bin"
+    subprocess.run([bin_dir / "pip", "install", "-q", str(ROOT)], check=True, timeout=600)
+    installed = subprocess.run([bin_dir / "pip", "list"], capture_output=True, text=True).stdout.lower()
+    assert not any(f"\n{name} " in installed for name in ("numpy", "onnxruntime", "redis", "slack_sdk"))
+    chat = subprocess.run(
+        [bin_dir / "interplay", "chat", "--config", "/dev/null", "--generator", "echo", "--memory"],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert chat.stdout == "hello\n", chat.stderr
+    listing = subprocess.run(
+        [bin_dir / "interplay", "--config", "/dev/null", "plugins"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout
+    for plugin, extra in (("telegram", "telegram"), ("slack", "slack"), ("onnx", "onnx"), ("intent", "onnx")):
+        assert re.search(rf"^{plugin} .*not usable: .*pip install 'interplay\[{extra}\]'", listing, re.M)
