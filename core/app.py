@@ -11,11 +11,11 @@ from typing import Any, cast
 from .bus import Bus
 from .config import InterplayConfig
 from .contracts import Analyzer, Channel, Generator, Plugin, PluginContext, Skill
-from .errors import InterplayError, PluginError
+from .errors import InterplayError, PluginError, StartupError, startup_line
 from .learning import Learning
 from .operations import Operations
 from .pipeline import Pipeline
-from .plugins import PluginRegistry, load_registry
+from .plugins import PluginRegistry, load_registry, missing_extra
 from .store import ConversationStore, MemoryStore, SQLiteStore
 
 log = logging.getLogger("interplay.app")
@@ -56,6 +56,7 @@ class Bot:
         self.pipeline: Pipeline | None = None
         self.bus: Bus | None = None
         self._stopped = asyncio.Event()
+        self._start_failures: list[tuple[str, str, BaseException]] = []
         self.operations = Operations(self)  # limits, admin commands, metrics and health server
 
     async def __aenter__(self) -> Bot:
@@ -74,6 +75,9 @@ class Bot:
         skills = [cast(Skill, s) for n in pipe.skills if (s := await self._start("skill", n))]
         generator = await self._start("generator", pipe.generator) if pipe.generator else None
         channels = [c for n in pipe.channels if (c := await self._start("channel", n))]
+        if self._start_failures:  # a misconfigured enabled plugin: refuse to run half a bot
+            await self.stop()
+            raise StartupError(self._start_failures)
         if pipe.channels and not channels:
             await self.stop()
             raise PluginError("no channel could start: " + "; ".join(self.status.values()))
@@ -107,12 +111,13 @@ class Bot:
         try:
             plugin = self.registry.build(kind, name, self.config, self.context)
             await plugin.start()
-        except InterplayError as exc:
-            await self._failed(kind, name, plugin, str(exc))
-            return None
         except Exception as exc:
-            log.exception("%s plugin %r failed to start", kind, name)
-            await self._failed(kind, name, plugin, f"{type(exc).__name__}: {exc}")
+            if (missing := missing_extra(exc, name)) is not None:
+                exc = missing  # an extra's module imported only in start(): onnxruntime, tokenizers
+            if not isinstance(exc, InterplayError):
+                log.exception("%s plugin %r failed to start", kind, name)
+            await self._failed(kind, name, plugin, startup_line(kind, name, exc))
+            self._start_failures.append((kind, name, exc))
             return None
         self.status[name] = "running"
         self.started.append(plugin)
@@ -120,7 +125,7 @@ class Bot:
 
     async def _failed(self, kind: str, name: str, plugin: Plugin | None, why: str) -> None:
         self.status[name] = f"failed: {why}"
-        log.error("%s plugin %r is not running: %s", kind, name, why)
+        log.debug("%s plugin %r is not running: %s", kind, name, why)  # start() raises it: no double report
         if plugin is not None:
             try:
                 await plugin.stop()

@@ -15,6 +15,24 @@ class PluginError(InterplayError):
     """A plugin failed to import, configure or start."""
 
 
+class StartupError(PluginError):
+    """Enabled plugins could not be built or started: the bot does not run half-configured.
+
+    `failures` holds (kind, name, the plugin's own exception) for each, in start-up order.
+    """
+
+    def __init__(self, failures: list[tuple[str, str, BaseException]]) -> None:
+        self.failures = failures
+        super().__init__("\n".join(startup_line(kind, name, exc) for kind, name, exc in failures))
+
+
+def startup_line(kind: str, name: str, exc: BaseException) -> str:
+    """One line naming the plugin and why it could not start (its own message for an InterplayError)."""
+    why = str(exc) if isinstance(exc, InterplayError) else f"{type(exc).__name__}: {exc}"
+    prefix = f"{kind} plugin {name!r}"
+    return why if why.startswith(prefix) else f"{prefix} could not start: {why}"
+
+
 class StoreError(InterplayError):
     """The conversation store cannot be opened or migrated."""
 

@@ -70,7 +70,7 @@ def _unknown_hook(exc: pluggy.PluginValidationError) -> str:
     return f"@hookimpl on {found.group(1)}(), which is no Interplay hook{hint}"
 
 
-def _missing_extra(exc: BaseException, plugin: str) -> MissingExtra | None:
+def missing_extra(exc: BaseException, plugin: str) -> MissingExtra | None:
     """MissingExtra for a plugin whose import failed on an optional dependency; else None."""
     if isinstance(exc, MissingExtra):
         return exc
@@ -100,7 +100,7 @@ class PluginRegistry:
             try:
                 module = ep.load()
             except Exception as exc:
-                missing = _missing_extra(exc, ep.name)
+                missing = missing_extra(exc, ep.name)
                 if missing is not None:  # an extra not installed: only a problem if the plugin is enabled
                     info.error, info.missing_extra = str(missing), missing.extra
                     log.debug("plugin %r: %s", ep.name, info.error)
@@ -142,7 +142,7 @@ class PluginRegistry:
                     impl.function(*[args[a] for a in impl.argnames])
                 except Exception as exc:
                     info = self.infos.get(impl.plugin_name)
-                    missing = _missing_extra(exc, impl.plugin_name)
+                    missing = missing_extra(exc, impl.plugin_name)
                     if missing is not None:
                         if info:
                             info.error, info.missing_extra = str(missing), missing.extra
@@ -209,7 +209,7 @@ class PluginRegistry:
         except PluginError:
             raise
         except Exception as exc:
-            if (missing := _missing_extra(exc, name)) is not None:
+            if (missing := missing_extra(exc, name)) is not None:
                 raise missing from None
             raise PluginError(
                 f"{kind} plugin {name!r} failed to initialise: {type(exc).__name__}: {exc}"

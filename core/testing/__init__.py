@@ -20,6 +20,7 @@ import pytest
 from interplay.core.app import Bot
 from interplay.core.config import InterplayConfig
 from interplay.core.contracts import Analyzer, Channel, Inbox, PluginSettings, ReplyStream, Submitted
+from interplay.core.errors import StartupError
 from interplay.core.hookspecs import hookimpl
 from interplay.core.messages import Annotation, Message, Reply
 from interplay.core.plugins import load_registry
@@ -174,7 +175,12 @@ async def run_bot(
         extra["echo"] = echo
     registry = load_registry(cfg, extra, installed=installed)
     bot = Bot(cfg, registry, store=store or MemoryStore())
-    await bot.start()
+    try:
+        await bot.start()
+    except StartupError as exc:
+        if len(exc.failures) == 1:  # the plugin's own error, with its traceback, not a wrapper
+            raise exc.failures[0][2] from None
+        raise
     try:
         yield TestBot(bot)
     finally:
