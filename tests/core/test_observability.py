@@ -83,10 +83,18 @@ async def test_healthz_and_readyz_when_everything_runs():
 
 
 async def test_readyz_is_503_and_says_why_when_the_generator_failed():
-    async with _bot(generator="broken-start") as bot:
+    async with _bot(generator="recording") as bot:
+        assert (await _get(bot, "/readyz"))[0] == 200
+        bot.bot.status["recording"] = "failed: model file missing"  # as a failed hot swap leaves it
         status, body = await _get(bot, "/readyz")
     assert status == 503
     assert "model file missing" in body and '"ready": false' in body
+
+
+async def test_a_generator_that_cannot_start_stops_the_start_and_frees_the_health_port():
+    with pytest.raises(RuntimeError, match="model file missing"):
+        async with _bot(generator="broken-start"):
+            pass
 
 
 class FlakyStore(MemoryStore):

@@ -86,10 +86,14 @@ async def test_no_secret_in_debug_logs_tracebacks_or_health_output(secrets_in_en
     settings = {"selfservice": {"signing_secret": "$env:TEST_SIGNING_SECRET"}}
     config = {"observability": {"enabled": True, "port": 0}, "interplay": {"admins": ["boss"]}}
     try:
+        with pytest.raises(PluginError) as failed:  # an enabled plugin that cannot start stops the bot
+            async with run_bot(plugin, generator="leaky", skills=["selfservice"], settings=settings,
+                               installed=False):
+                pass
+        assert SIGNING_SECRET not in redact(str(failed.value))  # what the CLI prints after `error:`
         async with run_bot(
             plugin,
             generator="leaky",
-            skills=["selfservice"],
             settings=settings,
             config=config,
             installed=False,
