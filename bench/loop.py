@@ -1,17 +1,25 @@
-"""One learning-loop iteration with the real default generator (SmolLM2-135M-Instruct, int8 ONNX).
+"""The learning loop over rounds with the real default generator (SmolLM2-135M-Instruct, int8 ONNX).
 
-Simulated users talk to a running bot and rate each reply with /good or /bad by a rule the
-trainer never sees (they like short replies: at most the length that 40% of the served
-model's replies meet). Then one `interplay loop` iteration runs while the bot keeps serving:
-export -> LoRA SFT+KTO -> ONNX export (int8, fp16) -> gate -> promote -> hot swap. Reported:
-seconds per phase, and the rule's score and mean reply length on held-out prompts, before
-(baseline: the model served before the iteration) and after, in the same run.
+Each round, simulated users chat with the model the bot serves *now* and rate every reply with
+/good or /bad by a preference the trainer never sees; then one `interplay loop` iteration runs
+while the bot keeps serving: export -> LoRA SFT+KTO from the served weights -> ONNX export of
+the served variant -> gate (golden perplexity, preference test, degeneration checks) -> promote
+-> hot swap. The next round starts from what is served. Per round it prints and writes the
+rule's score on held-out prompts before and after, golden perplexity, the degeneration figures,
+promoted or not, and seconds per phase, with the load average.
 
-    python bench/loop.py            # 500 feedback items, about 10+ minutes on 2 cores
-    python bench/loop.py --quick    # 100 feedback items, a few minutes
+    python bench/loop.py --rule question --rounds 3     # one rule, 3 rounds
+    python bench/loop.py --rule random --rounds 3       # the negative control: random ratings
+    python bench/loop.py --all                          # short, question, apology, then random
+    python bench/loop.py --quick                        # 1 round of 64 items: a smoke run
+
+Rules (trainer/loop/simulate.py): short (at most the length 40% of the served replies meet),
+name (short replies that use the person's name), question (end with a question), no-markdown,
+apology (apologise first when the person complains, not otherwise), random (a coin flip).
 
 Needs a prepared generator (`interplay models prepare --only generator`). Nothing is written to
 the prepared model: the bench serves it from a scratch model root that links to its variants.
+Results: bench/results/loop_rounds.json (one entry per rule) and loop_rounds.png.
 """
 
 from __future__ import annotations
@@ -26,22 +34,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results" / "loop.json"
+RESULTS = Path(__file__).parent / "results" / "loop_rounds.json"
+ALL = ("short", "question", "apology", "random")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="100 feedback items, fewer steps")
-    parser.add_argument("--feedback", type=int, help="feedback items to collect (default 500, quick 100)")
-    parser.add_argument("--held-out", type=int, help="held-out prompts scored before/after (default 48)")
-    parser.add_argument("--tokens", type=int, help="max new tokens per reply (default 48, quick 32)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-steps", type=int, help="optimizer steps (default: one epoch; quick 12)")
+    parser.add_argument("--rule", default="question",
+                        choices=("short", "name", "question", "no-markdown", "apology", "random"))
+    parser.add_argument("--all", action="store_true", help=f"run {', '.join(ALL)} one after another")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1 round, 64 feedback items, 16 held-out")
+    parser.add_argument("--feedback", type=int, default=200, help="feedback items per round")
+    parser.add_argument("--held-out", type=int, default=48, help="held-out prompts scored each round")
+    parser.add_argument("--tokens", type=int, default=48, help="max new tokens per reply")
     parser.add_argument("--threads", type=int, default=0,
-                        help="torch and ONNX Runtime threads (0: all cores; 1 on a CPU shared with others)")
+                        help="torch and ONNX Runtime threads (0: all cores)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.feedback, args.held_out = 1, 64, 16
+    return args
 
 
 def scratch_root(prepared: Path, where: Path) -> Path:
@@ -54,14 +68,11 @@ def scratch_root(prepared: Path, where: Path) -> Path:
     return root
 
 
-def settings(root: Path, data: Path, args: argparse.Namespace, **loop: Any) -> dict[str, Any]:
-    # shared, busy CPUs: a reply may wait long for its turn; a timeout would turn it into a fallback
+def settings(root: Path, data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    # shared CPUs: a reply may wait long for its turn; a timeout would turn it into a fallback
     onnx = {"model_dir": str(root), "max_new_tokens": args.tokens, "temperature": 0.7, "max_batch": 16,
             "timeout": 1800, **({"threads": args.threads} if args.threads else {})}
-    loop_cfg = {"watch_interval": 0.5, "epochs": args.epochs, "threads": args.threads,
-                "variants": ["int8"] if args.quick else ["int8", "fp16"], **loop}
-    if args.max_steps or args.quick:
-        loop_cfg["max_steps"] = args.max_steps or 12
+    loop_cfg = {"watch_interval": 0.5, "threads": args.threads, "min_new_feedback": 1}
     config = {"interplay": {"data_dir": str(data)}, "loop": loop_cfg, "bus": {"generation_timeout": 1800}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
@@ -78,79 +89,134 @@ async def replies_for(bot: Any, texts: list[str], tag: str) -> list[str]:
     return out
 
 
-async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def make_rule(name: str, calibration: list[str]) -> Any:
+    from interplay.trainer.loop.simulate import RULES, NameRule, ShortReplyRule
+
+    if name == "short":
+        return ShortReplyRule.calibrated(calibration)
+    if name == "name":
+        return NameRule(ShortReplyRule.calibrated(calibration, share=0.6).max_chars)
+    return RULES[name]()
+
+
+async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from interplay.core.config import load_config
     from interplay.core.store import SQLiteStore
     from interplay.testing import run_bot
     from interplay.trainer.loop.runner import describe, run_iteration
-    from interplay.trainer.loop.simulate import ShortReplyRule, mean_length, prompts, simulate
+    from interplay.trainer.loop.simulate import RULES, mean_length, prompts, simulate
 
     prepared = Path(load_config().models_dir) / "generator"
     root = scratch_root(prepared, work / "models")
-    held = prompts(args.held_out, seed=3, held_out=True)
+    style = RULES[name].style
+    held = prompts(args.held_out, seed=3, held_out=True, style=style)
     store = SQLiteStore(work / "interplay.sqlite3")
-    times: dict[str, float] = {}
+    rounds: list[dict[str, Any]] = []
     async with run_bot(store=store, **settings(root, work, args)) as bot:
-        old_version = bot.bot.generator.model_version
-        clock = time.perf_counter()
-        before = await replies_for(bot, held, "before")
-        rule = ShortReplyRule.calibrated(await replies_for(bot, prompts(24, seed=1), "cal"))
-        times["baseline replies"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        counts = await simulate(lambda *a, **k: bot.say(*a, timeout=1800, **k), rule,
-                                prompts(args.feedback, seed=2), concurrency=16, users=32)
-        times["collect feedback"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        result = await run_iteration(bot.bot.config, bot.store)
-        times.update({f"iteration: {k}": v for k, v in result.seconds.items()})
-        # the bot's registry watcher does the swap; the bench only observes it
-        while result.promoted and bot.bot.generator.model_version == old_version:  # noqa: ASYNC110
-            await asyncio.sleep(0.2)
-        times["iteration total (incl. hot swap)"] = time.perf_counter() - clock
-        print(describe(result), flush=True)
-        after = await replies_for(bot, held, "after") if result.promoted else []
-        new_version = bot.bot.generator.model_version
-    if not result.promoted and result.version is not None:  # score the rejected candidate anyway
-        async with run_bot(**settings(result.version, work / "candidate", args, hot_swap=False)) as bot:
-            after = await replies_for(bot, held, "after")
-            new_version = f"{bot.bot.generator.model_version} (rejected by the gate)"
-    return {
-        "feedback": counts, "rule_max_chars": rule.max_chars, "seconds": times,
-        "before": {"version": old_version, "rule_score": rule.score(before),
-                   "mean_chars": mean_length(before)},
-        "after": {"version": new_version, "rule_score": rule.score(after), "mean_chars": mean_length(after)},
-        "promoted": result.promoted, "gate": result.report.reasons if result.report else [result.skipped],
-        "examples": {"before": before[:3], "after": after[:3]},
-    }
+        start_version = bot.bot.generator.model_version
+        rule = make_rule(name, await replies_for(bot, prompts(24, seed=1, style=style), "cal"))
+        print(f"rule: {rule.describe()}", flush=True)
+        before = await replies_for(bot, held, "held-start-")
+        for number in range(1, args.rounds + 1):
+            entry: dict[str, Any] = {"round": number, "load_average_start": os.getloadavg(),
+                                     "served": bot.bot.generator.model_version}
+            clock = time.perf_counter()
+            entry["feedback"] = await simulate(lambda *a, **k: bot.say(*a, timeout=1800, **k), rule,
+                                               prompts(args.feedback, seed=10 + number, style=style),
+                                               concurrency=16, users=32, tag=f"r{number}")
+            seconds = {"collect feedback": time.perf_counter() - clock}
+            clock = time.perf_counter()
+            served = bot.bot.generator.model_version
+            result = await run_iteration(bot.bot.config, bot.store)
+            while result.promoted and bot.bot.generator.model_version == served:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)  # the bot's registry watcher does the swap
+            seconds |= {f"iteration: {k}": v for k, v in result.seconds.items()}
+            seconds["iteration total (incl. hot swap)"] = time.perf_counter() - clock
+            print(describe(result), flush=True)
+            after = await replies_for(bot, held, f"held-r{number}-") if result.promoted else before
+            report = result.report
+            entry |= {
+                "rule_score_before": rule.score(before, held), "rule_score_after": rule.score(after, held),
+                "mean_chars_before": mean_length(before), "mean_chars_after": mean_length(after),
+                "promoted": result.promoted, "seconds": seconds,
+                "golden_perplexity": {"candidate": report.candidate["perplexity"],
+                                      "incumbent": report.incumbent["perplexity"]} if report else None,
+                "degeneration": report.degeneration if report else None,
+                "gate": report.reasons if report else [result.skipped],
+                "examples_after": after[:3], "load_average_end": os.getloadavg(),
+            }
+            rounds.append(entry)
+            print(round_table(entry), flush=True)
+            before = after
+        final_version = bot.bot.generator.model_version
+    return {"rule": rule.describe(), "rounds": rounds, "start_version": start_version,
+            "final_version": final_version, "served_changed": final_version != start_version,
+            "settings": {"feedback_per_round": args.feedback, "held_out": args.held_out,
+                         "max_new_tokens": args.tokens, "threads": args.threads}}
 
 
-def table(report: dict[str, Any]) -> str:
-    rows = [f"{'phase':40} {'seconds':>9}"]
-    rows += [f"{name:40} {secs:9.1f}" for name, secs in report["seconds"].items()]
-    rows.append("")
-    rows.append(f"{'held-out prompts':40} {'rule score':>10} {'mean chars':>10}")
-    for name in ("before", "after"):
-        r = report[name]
-        label = f"{name} ({r['version']})"
-        rows.append(f"{label:40} {r['rule_score']:10.2f} {r['mean_chars']:10.1f}")
-    rows.append(f"\nfeedback {report['feedback']}, rule: at most {report['rule_max_chars']} chars; "
-                f"promoted: {report['promoted']}")
-    return "\n".join(rows + report["gate"])
+def round_table(entry: dict[str, Any]) -> str:
+    lines = [f"round {entry['round']}: rule score {entry['rule_score_before']:.2f} -> "
+             f"{entry['rule_score_after']:.2f}, promoted {entry['promoted']}, feedback {entry['feedback']}, "
+             f"load {entry['load_average_start'][0]:.2f} -> {entry['load_average_end'][0]:.2f}"]
+    lines += [f"  {name:40} {secs:8.1f} s" for name, secs in entry["seconds"].items()]
+    if entry["golden_perplexity"]:
+        g = entry["golden_perplexity"]
+        lines.append(f"  golden perplexity {g['incumbent']:.3f} -> {g['candidate']:.3f}")
+    if entry["degeneration"]:
+        cand, start = entry["degeneration"]["candidate"], entry["degeneration"]["start"]
+        lines.append("  degeneration (candidate / start): " + ", ".join(
+            f"{k} {cand[k]:.3f}/{start[k]:.3f}" for k in cand if k != "replies"))
+    lines += [f"  gate: {r}" for r in entry["gate"]]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, run in results.items():
+        if not run.get("rounds"):
+            continue
+        scores = [run["rounds"][0]["rule_score_before"], *(r["rule_score_after"] for r in run["rounds"])]
+        promoted = [False, *(r["promoted"] for r in run["rounds"])]
+        ax.plot(range(len(scores)), scores, marker="o", label=name)
+        ax.scatter([i for i, p in enumerate(promoted) if p], [s for s, p in zip(scores, promoted, strict=True)
+                                                             if p], s=80, facecolors="none", edgecolors="k")
+    ax.set_xlabel("round (circled: promoted)")
+    ax.set_ylabel("held-out rule score")
+    ax.set_ylim(0, 1)
+    ax.set_title("Interplay learning loop, SmolLM2-135M int8, 2-core CPU")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    args.feedback = args.feedback or (100 if args.quick else 500)
-    args.held_out = args.held_out or (24 if args.quick else 48)
-    args.tokens = args.tokens or (32 if args.quick else 48)
-    with tempfile.TemporaryDirectory(prefix="interplay-bench-loop-") as tmp:
-        report = asyncio.run(run(args, Path(tmp)))
-    report["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None,
-                         "quick": args.quick, "threads": args.threads, "load_average": os.getloadavg()}
-    print(table(report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written {args.out}")
+    names = ALL if args.all else (args.rule,)
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    for name in names:
+        load_before = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="interplay-bench-loop-") as tmp:
+            run = asyncio.run(run_rule(name, args, Path(tmp)))
+        run["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None,
+                          "load_average_before": load_before, "load_average_after": os.getloadavg(),
+                          "under_load": max(load_before[0], os.getloadavg()[0]) > (os.cpu_count() or 2) / 2,
+                          "quick": args.quick}
+        results[name if not args.quick else f"{name} (quick)"] = run
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        plot(results, args.out.with_suffix(".png"))
+        first, last = run["rounds"][0], run["rounds"][-1]
+        print(f"{name}: held-out score {first['rule_score_before']:.2f} -> {last['rule_score_after']:.2f} "
+              f"after {len(run['rounds'])} rounds; promoted {[r['promoted'] for r in run['rounds']]}; "
+              f"served model changed: {run['served_changed']}")
+    print(f"written {args.out} and {args.out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

@@ -135,18 +135,27 @@ class LoopSettings(Strict):
     min_new_feedback: int = Field(500, ge=1)  # `interplay loop` starts an iteration past this many
     poll_interval: float = Field(60.0, gt=0.0)  # seconds between `interplay loop` checks
     method: Literal["lora", "full"] = "lora"
-    epochs: int = Field(2, ge=1)
+    epochs: int = Field(1, ge=1)
     max_steps: int | None = Field(None, ge=1)
     learning_rate: float = Field(2e-4, gt=0.0)
+    warmup: float = Field(0.1, ge=0.0, lt=1.0)  # share of steps warming up; cosine decay after
     batch_size: int = Field(8, ge=1)
-    kto_weight: float = Field(0.5, ge=0.0)  # 0 = supervised on good replies only
+    kto_weight: float = Field(1.0, ge=0.0)  # 0 = supervised on good replies only
     kto_beta: float = Field(0.1, gt=0.0)
     lora_rank: int = Field(16, ge=1)
     min_weight: float = Field(0.25, ge=0.0)  # feedback lighter than this is left out of training
-    variants: list[Literal["fp32", "int8", "fp16"]] = Field(default_factory=lambda: ["int8", "fp16"])  # type: ignore[arg-type]
+    from_served: bool = True  # start from the served version's weights, train on its own replies
+    train_precision: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 where native (GPU, AVX512-BF16)
+    # exported variants; empty = only the one the bot serves (int8 on a CPU)
+    variants: list[Literal["fp32", "int8", "fp16"]] = Field(default_factory=list)  # type: ignore[arg-type]
     golden_fraction: float = Field(0.1, gt=0.0, lt=1.0)  # conversations held out for the gate
     max_perplexity_increase: float = Field(0.02, ge=0.0)  # relative, on held-out good replies
     max_score_drop: float = Field(0.0, ge=0.0)  # feedback-signal score, log-prob units per token
+    # the candidate must move towards held-out liked replies beyond chance (permutation test); 0 = off
+    min_preference_confidence: float = Field(0.95, ge=0.0, lt=1.0)
+    # degeneration checks on held-out prompts (trainer/loop/degeneration.py; 0 prompts = off)
+    gate_prompts: int = Field(32, ge=0)
+    gate_max_new_tokens: int = Field(64, ge=8)
     keep_versions: int = Field(5, ge=1)  # promoted versions kept on disk for rollback
     threads: int = Field(0, ge=0)  # torch CPU threads for training; 0 = torch's default (all cores)
 

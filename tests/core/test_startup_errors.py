@@ -3,6 +3,7 @@ check-config; `run_bot()` raises the plugin's own error (issue #21)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import types
@@ -20,6 +21,9 @@ def _cli(tmp_path, *args: str, env: dict[str, str] | None = None, text: str = "h
     config = tmp_path / "config.toml"
     if not config.exists():
         config.write_text(BAD)
+    # never the user's own data or cache dirs: a store another Interplay wrote there must not matter
+    env = env or {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+                  "XDG_CACHE_HOME": str(tmp_path / "cache")}
     return subprocess.run(
         [*INTERPLAY, *args, "--config", str(config)],
         input=text,

@@ -66,7 +66,6 @@ def train_generator_command(obj: Any, dataset: Path | None, promote: bool, **ove
     from interplay.trainer.datasets.export import GOLDEN, latest
 
     from . import runner
-    from .gate import gate_generator
     from .train import GENERATOR, TrainOptions, train_generator
 
     config = obj.config
@@ -81,11 +80,7 @@ def train_generator_command(obj: Any, dataset: Path | None, promote: bool, **ove
         click.echo(f"model: {version} (no golden set yet, so no gate and no promotion)")
         return
     loop = config.loop
-    report = gate_generator(version, registry.current_path(root) or root, golden,
-                            system_prompt=runner.system_prompt_of(config),
-                            precision=str(config.plugin_table(GENERATOR).get("precision", "auto")),
-                            max_perplexity_increase=loop.max_perplexity_increase,
-                            max_score_drop=loop.max_score_drop)
+    report = runner.gate(config, version, root, golden)
     click.echo("\n".join(report.reasons))
     if report.passed and promote:
         runner.promote(root, version, dataset, loop.keep_versions)

@@ -18,7 +18,7 @@ from interplay.plugins.onnx_generator import model_dir as layout
 from interplay.trainer.datasets.export import GOLDEN, ExportOptions, export_dataset, latest
 
 from .examples import system_prompt_of
-from .gate import GateReport, gate_generator
+from .gate import DegenerationCheck, GateReport, gate_generator
 from .train import GENERATOR, TrainOptions, train_generator
 
 log = logging.getLogger("interplay.trainer.loop")
@@ -70,6 +70,32 @@ def prune(root: Path, data: dict[str, Any], keep: int) -> None:
             shutil.rmtree(version, ignore_errors=True)
 
 
+def degeneration_check(config: Any, root: Path) -> DegenerationCheck:
+    """Sample as the bot does (its `[plugins.onnx]` sampling), seeded, with the gate's token limit."""
+    from interplay.plugins.onnx_generator.sampling import SamplingParams
+    from interplay.plugins.onnx_generator.settings import OnnxGeneratorSettings
+
+    known = OnnxGeneratorSettings.model_fields
+    table = {k: v for k, v in config.plugin_table(GENERATOR).items() if k in known}
+    s = OnnxGeneratorSettings.model_validate(table)
+    params = SamplingParams(max_new_tokens=config.loop.gate_max_new_tokens, temperature=s.temperature,
+                            top_p=s.top_p, top_k=s.top_k, repetition_penalty=s.repetition_penalty,
+                            seed=1234)
+    return DegenerationCheck(config.loop.gate_prompts, params, root, threads=s.threads)
+
+
+def gate(config: Any, version: Path, root: Path, golden: Path) -> GateReport:
+    """The gate for a trained version against the served one (and the starting model's degeneration)."""
+    loop = config.loop
+    return gate_generator(version, registry.current_path(root) or root, golden,
+                          system_prompt=system_prompt_of(config),
+                          precision=str(config.plugin_table(GENERATOR).get("precision", "auto")),
+                          max_perplexity_increase=loop.max_perplexity_increase,
+                          max_score_drop=loop.max_score_drop,
+                          min_preference_confidence=loop.min_preference_confidence,
+                          degeneration=degeneration_check(config, root))
+
+
 async def run_iteration(config: Any, store: ConversationStore, options: TrainOptions | None = None, *,
                         loaded: tuple[Any, Any] | None = None) -> Iteration:
     """One pass: export a dataset, train, gate against the served model, promote if it passes."""
@@ -87,16 +113,15 @@ async def run_iteration(config: Any, store: ConversationStore, options: TrainOpt
     result.version = await asyncio.to_thread(train_generator, config, result.dataset, options, root=root,
                                              loaded=loaded)
     result.seconds["train"] = time.perf_counter() - clock
+    training = json.loads((result.version / "training.json").read_text(encoding="utf-8"))
+    result.seconds |= {f"train: {k}": v for k, v in training.get("seconds", {}).items()}
     clock = time.perf_counter()
-    incumbent = registry.current_path(root) or root
-    loop = config.loop
-    result.report = await asyncio.to_thread(
-        gate_generator, result.version, incumbent, golden, system_prompt=system_prompt_of(config),
-        precision=str(config.plugin_table(GENERATOR).get("precision", "auto")),
-        max_perplexity_increase=loop.max_perplexity_increase, max_score_drop=loop.max_score_drop)
+    result.report = await asyncio.to_thread(gate, config, result.version, root, golden)
     result.seconds["gate"] = time.perf_counter() - clock
     if result.report.passed:
-        promote(root, result.version, result.dataset, loop.keep_versions)
+        clock = time.perf_counter()
+        promote(root, result.version, result.dataset, config.loop.keep_versions)
+        result.seconds["promote"] = time.perf_counter() - clock
         result.promoted = True
     return result
 

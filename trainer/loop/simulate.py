@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,27 +22,61 @@ FORMS = (
     "I need advice on {t}.", "Any tips for {t}?", "Hi! I have a question about {t}.",
 )
 NAMES = ("Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivo", "Jules", "Kofi", "Lena")
+COMPLAINTS = (
+    "I'm really annoyed: {t} went wrong again.", "This is the third time {t} failed me. Terrible!",
+    "Nobody helps me with {t} and I'm fed up.", "Ugh, {t} is a disaster and I'm angry about it.",
+)
+APOLOGY = re.compile(r"\b(sorry|apolog\w*)\b", re.IGNORECASE)
+MARKDOWN = re.compile(r"(\*\*|__|`|^\s*(?:[-*+•]|\d+[.)]|#+)\s)", re.MULTILINE)
 
 
-def prompts(count: int, seed: int = 0, held_out: bool = False) -> list[str]:
-    """Varied user messages; held-out ones use the other half of the topics (never trained on)."""
+def prompts(count: int, seed: int = 0, held_out: bool = False, style: str = "plain") -> list[str]:
+    """Varied user messages; held-out ones use the other half of the topics (never trained on).
+
+    style "named": the person says their name first; "complaints": every other message complains.
+    """
     rng = random.Random(seed)
     topics = TOPICS[1::2] if held_out else TOPICS[0::2]
-    return [rng.choice(FORMS).format(t=rng.choice(topics)) for _ in range(count)]
+    out = []
+    for i in range(count):
+        forms = COMPLAINTS if style == "complaints" and i % 2 else FORMS
+        text = rng.choice(forms).format(t=rng.choice(topics))
+        if style == "named":
+            text = f"Hi, I'm {rng.choice(NAMES)}. {text}"
+        out.append(text)
+    return out
+
+
+class Rule:
+    """A hidden preference: which replies simulated people like (the trainer never sees it)."""
+
+    name = "rule"
+    style = "plain"  # the prompts people who hold this preference send
+
+    def likes(self, reply: str, prompt: str = "") -> bool:
+        raise NotImplementedError
+
+    def score(self, replies: list[str], prompts: list[str] | None = None) -> float:
+        """Share of replies people would like."""
+        asked = prompts or [""] * len(replies)
+        return sum(self.likes(r, p) for r, p in zip(replies, asked, strict=True)) / max(len(replies), 1)
+
+    def describe(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True)
-class ShortReplyRule:
+class ShortReplyRule(Rule):
     """People like replies of at most `max_chars` characters (and say so with /good or /bad)."""
 
     max_chars: int
+    name = "short"
 
-    def likes(self, reply: str) -> bool:
+    def likes(self, reply: str, prompt: str = "") -> bool:
         return 0 < len(reply.strip()) <= self.max_chars
 
-    def score(self, replies: list[str]) -> float:
-        """Share of replies people would like."""
-        return sum(map(self.likes, replies)) / max(len(replies), 1)
+    def describe(self) -> str:
+        return f"short: at most {self.max_chars} characters"
 
     @classmethod
     def calibrated(cls, replies: list[str], share: float = 0.4) -> ShortReplyRule:
@@ -50,26 +85,84 @@ class ShortReplyRule:
         return cls(max(1, lengths[min(len(lengths) - 1, int(share * len(lengths)))]))
 
 
+@dataclass(frozen=True)
+class NameRule(Rule):
+    """Short replies that use the person's name (prompts say "Hi, I'm Ana.")."""
+
+    max_chars: int = 200
+    name = "name"
+    style = "named"
+
+    def likes(self, reply: str, prompt: str = "") -> bool:
+        said = re.search(r"I'm (\w+)\.", prompt)
+        return bool(said) and said.group(1) in reply and 0 < len(reply.strip()) <= self.max_chars
+
+
+class QuestionRule(Rule):
+    """Replies that end with a question."""
+
+    name = "question"
+
+    def likes(self, reply: str, prompt: str = "") -> bool:
+        return reply.strip().endswith("?")
+
+
+class NoMarkdownRule(Rule):
+    """No bullet lists, numbered lists, headings, bold or code."""
+
+    name = "no-markdown"
+
+    def likes(self, reply: str, prompt: str = "") -> bool:
+        return bool(reply.strip()) and not MARKDOWN.search(reply)
+
+
+class ApologyRule(Rule):
+    """An apology first when the person complains (and none when they do not)."""
+
+    name = "apology"
+    style = "complaints"
+
+    def likes(self, reply: str, prompt: str = "") -> bool:
+        first = re.split(r"(?<=[.!?])\s", reply.strip(), maxsplit=1)[0]
+        complained = any(prompt.endswith(c.split("{t}")[-1]) for c in COMPLAINTS) if prompt else False
+        return bool(APOLOGY.search(first)) == complained and bool(reply.strip())
+
+
+@dataclass(frozen=True)
+class RandomRule(Rule):
+    """The negative control: a coin flip per reply (seeded by its text), no preference at all."""
+
+    seed: int = 0
+    name = "random"
+
+    def likes(self, reply: str, prompt: str = "") -> bool:
+        return random.Random(f"{self.seed}|{prompt}|{reply}").random() < 0.5
+
+
+RULES = {"short": ShortReplyRule, "name": NameRule, "question": QuestionRule, "no-markdown": NoMarkdownRule,
+         "apology": ApologyRule, "random": RandomRule}
+
+
 def mean_length(replies: list[str]) -> float:
     return statistics.fmean(len(r.strip()) for r in replies) if replies else 0.0
 
 
-async def simulate(say: Callable[..., Any], rule: ShortReplyRule, messages: list[str], *, users: int = 8,
-                   concurrency: int = 8) -> dict[str, int]:
+async def simulate(say: Callable[..., Any], rule: Rule, messages: list[str], *, users: int = 8,
+                   concurrency: int = 8, tag: str = "") -> dict[str, int]:
     """Users talk to the bot and rate each reply with /good or /bad by the rule.
 
     Message i goes to worker i % concurrency, so who says what in which conversation (and so the
     stored conversations, their contexts and which of them the export holds out) does not depend
-    on which reply happens to come back first.
+    on which reply happens to come back first. `tag` keeps rounds' conversations apart.
     """
     counts = {"good": 0, "bad": 0}
 
     async def user_worker(worker: int) -> None:
         # one worker talks in its own conversations, so /good rates the reply it just got
         for done, text in enumerate(messages[worker::concurrency]):
-            user, conversation = f"user{worker % users}", f"sim-w{worker}-{done // 4}"
+            user, conversation = f"user{worker % users}", f"sim{tag}-w{worker}-{done // 4}"
             reply = await say(text, conversation=conversation, user=user)
-            verdict = "good" if rule.likes(reply.text) else "bad"
+            verdict = "good" if rule.likes(reply.text, text) else "bad"
             counts[verdict] += 1
             await say(f"/{verdict}", conversation=conversation, user=user)
 

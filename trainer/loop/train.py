@@ -1,13 +1,18 @@
 """`interplay train generator`: fine-tune the chat model on a dataset, export it like `models prepare`.
 
-Every run starts from the base checkpoint the served generator was prepared from and trains on
-the whole (cumulative) dataset, so versions do not drift by training on their own outputs
-stacked up. The result is a new version directory `<generator root>/versions/<id>/` with the
-same variants and manifests as `interplay models prepare` writes, plus `training.json`.
+A run starts from what the bot serves now: a trained version's saved weights
+(`<version>/checkpoint/`), or the base checkpoint the generator was prepared from, and trains on
+that version's own rated replies (on-policy, so each round costs the same; earlier rounds'
+replies were trained on by the rounds that made the served version). The KTO reference is that
+same starting model, so every round stays close to what users rated. `from_served = false`
+restores the old behaviour: base checkpoint, every row. The result is a new version directory
+`<generator root>/versions/<id>/` with the served variant (or `variants`), its manifest,
+`training.json` and `checkpoint/`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -27,32 +32,37 @@ from .examples import TokenizedExample, load_rows, system_prompt_of, tokenize
 
 log = logging.getLogger("interplay.trainer.loop")
 GENERATOR = "onnx"
+CHECKPOINT = "checkpoint"  # merged PyTorch weights of a trained version
 
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """How to fine-tune; defaults come from `[loop]` in config.toml."""
+    """How to fine-tune; defaults come from `[loop]` in config.toml (docs/learning-loop.md says why)."""
 
     method: str = "lora"
-    epochs: int = 2
+    epochs: int = 1
     max_steps: int | None = None
     learning_rate: float = 2e-4
+    warmup: float = 0.1  # share of the steps with a linear warm-up; a cosine decay to 0 follows
     batch_size: int = 8
-    kto_weight: float = 0.5
+    kto_weight: float = 1.0
     kto_beta: float = 0.1
     lora_rank: int = 16
     min_weight: float = 0.25
-    variants: tuple[str, ...] = ("int8", "fp16")
+    variants: tuple[str, ...] = ()  # () = only the precision the bot serves
+    precision: str = "auto"  # auto: bf16 autocast where the CPU or GPU runs it natively, else fp32
+    from_served: bool = True  # start from the served version's weights and train on its own replies
     seed: int = 0
     threads: int = 0  # torch CPU threads; 0 = torch's default
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> TrainOptions:
         loop = config.loop
-        keys = ("method", "epochs", "max_steps", "learning_rate", "batch_size", "kto_weight", "kto_beta",
-                "lora_rank", "min_weight", "threads")
+        keys = ("method", "epochs", "max_steps", "learning_rate", "warmup", "batch_size", "kto_weight",
+                "kto_beta", "lora_rank", "min_weight", "threads", "from_served")
         values = {k: getattr(loop, k) for k in keys}
         values["variants"] = tuple(loop.variants)
+        values["precision"] = loop.train_precision
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -77,79 +87,120 @@ def base_source(root: Path) -> Any:
                         "run `interplay models prepare` first")
 
 
-def _select(rows: list[dict[str, Any]], min_weight: float) -> list[dict[str, Any]]:
+def _select(rows: list[dict[str, Any]], min_weight: float, served: str | None = None) -> list[dict[str, Any]]:
     """Rows with enough feedback weight, grouped by conversation (turn order kept within each).
+
+    With `served` (the version training starts from), only that version's own replies: earlier
+    versions' replies were trained on by the rounds that made it. Where no row names it (a store
+    from before versions were recorded), every row counts.
 
     The export lists rows in message time order, which interleaves concurrent conversations
     however their replies happened to finish; grouping makes the training order (and so the
     seeded shuffle's batches) depend on the data only.
     """
     chosen = [r for r in rows if float(r["weight"]) >= min_weight]
-    return sorted(chosen, key=lambda r: str(r.get("conversation_id", "")))
+    own = [r for r in chosen if served and r.get("model_version") == served]
+    return sorted(own or chosen, key=lambda r: str(r.get("conversation_id", "")))
 
 
-def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: TrainOptions) -> dict[str, Any]:
+def batches_of(examples: list[TokenizedExample], size: int, seed: int) -> list[list[TokenizedExample]]:
+    """Fixed batches of similar length (less padding), in a seeded order.
+
+    Batches stay the same across epochs because the KTO reference (matched and mismatched pairs)
+    is computed per batch once; only their order is shuffled each epoch.
+    """
+    rng = random.Random(seed)
+    order = sorted(range(len(examples)), key=lambda i: (len(examples[i].prompt) + len(examples[i].reply),
+                                                         rng.random()))
+    batches = [[examples[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def autocast_dtype(precision: str, device: str) -> Any:
+    """bf16 where the hardware runs it natively (CUDA, or a CPU with AVX512-BF16/AMX), else None."""
+    import torch
+
+    if precision == "fp32":
+        return None
+    if device == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    if precision == "bf16" and not native:
+        raise TrainingError("train_precision = \"bf16\" but this machine has no native bf16: "
+                            "use \"auto\" or \"fp32\"")
+    return torch.bfloat16 if native else None
+
+
+def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: TrainOptions,
+        device: str = "cpu") -> dict[str, Any]:
     """The optimisation loop; returns loss history and timing. `model` is trained in place."""
     import torch
     from tqdm import tqdm
+    from transformers import get_cosine_schedule_with_warmup
 
-    from .objective import batch_loss, collate, reference_logps
+    from .objective import batch_loss, class_weights, reference_logps
 
-    reference = reference_logps(model, examples, pad_id, options.batch_size)
+    dtype = autocast_dtype(options.precision, device)
+    cast = (lambda: torch.autocast(device, dtype=dtype)) if dtype else contextlib.nullcontext
+    batches = batches_of(examples, options.batch_size, options.seed)
+    started = time.perf_counter()
+    with cast():
+        reference = reference_logps(model, batches, pad_id)
+    reference_seconds = time.perf_counter() - started
+    weights = class_weights(sum(e.good for e in examples), sum(not e.good for e in examples))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=options.learning_rate, weight_decay=0.0)
-    order = list(range(len(examples)))
+    total = min(options.max_steps or len(batches) * options.epochs, len(batches) * options.epochs)
+    schedule = get_cosine_schedule_with_warmup(optimizer, int(options.warmup * total), total)
     rng = random.Random(options.seed)
-    steps, history, started = 0, [], time.perf_counter()
-    per_epoch = -(-len(order) // options.batch_size)
-    total = min(options.max_steps or per_epoch * options.epochs, per_epoch * options.epochs)
+    steps, history = 0, []
     model.train()
     with tqdm(total=total, desc="train generator", unit="step") as bar:
         while steps < total:
+            order = list(range(len(batches)))
             rng.shuffle(order)
-            for start in range(0, len(order), options.batch_size):
-                rows = order[start : start + options.batch_size]
-                batch = collate([examples[i] for i in rows], pad_id)
-                loss, parts = batch_loss(model, batch, reference[rows], kto_weight=options.kto_weight,
-                                         beta=options.kto_beta)
+            for b in order[: total - steps]:
+                with cast():
+                    loss, parts = batch_loss(model, batches[b], pad_id, reference[b], weights=weights,
+                                             kto_weight=options.kto_weight, beta=options.kto_beta)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
+                schedule.step()
                 steps += 1
                 history.append(parts)
                 bar.update()
                 bar.set_postfix(loss=f"{parts['loss']:.3f}")
-                if steps >= total:
-                    break
     model.eval()
-    return {"steps": steps, "seconds": time.perf_counter() - started, "first": history[:1],
-            "last": history[-1:], "examples": len(examples)}
+    return {"steps": steps, "seconds": time.perf_counter() - started, "reference_seconds": reference_seconds,
+            "first": history[:1], "last": history[-1:], "examples": len(examples),
+            "weights": asdict(weights), "autocast": str(dtype).replace("torch.", "") if dtype else "fp32",
+            "device": device}
 
 
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    """Seed every generator training draws from (LoRA init, anything random in torch, numpy, `random`)
-    and ask torch for deterministic kernels; the process's previous settings come back afterwards.
+    """Seed every generator training draws from (LoRA init, anything random in torch, numpy, `random`);
+    the process's previous random states come back afterwards.
 
-    With the same data, seed and `threads`, a run gives the same weights. (A different thread
-    count may still change the last bits of CPU reductions.)
+    torch's deterministic-algorithms mode is deliberately not switched on: on the CPU it made a
+    SmolLM2 LoRA step 6x slower (30.8 s against 4.9 s, docs/learning-loop.md) and the loop's
+    CPU kernels repeat run to run anyway with the same data, seed and thread count.
     """
     import numpy as np
     import torch
 
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     random_state, numpy_state = random.getstate(), np.random.get_state()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         random.seed(seed)
         np.random.seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             yield
         finally:
-            torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
             random.setstate(random_state)
             np.random.set_state(numpy_state)
 
@@ -171,46 +222,96 @@ def new_version_id(dataset: Path) -> str:
     return f"{stamp}-{dataset.name}"
 
 
+@dataclass(frozen=True)
+class Start:
+    """Where training starts: the served version's saved weights, or the base checkpoint."""
+
+    checkpoint: Path | None  # <version>/checkpoint, when the served version is a trained one
+    served_version: str | None  # the served variant's version string (what rows name)
+    precision: str  # the variant the bot serves: the one to export
+
+
+def starting_point(config: Any, root: Path, options: TrainOptions) -> Start:
+    from interplay.plugins.onnx_generator.session import cuda_usable
+
+    precision = layout.choose_precision(str(config.plugin_table(GENERATOR).get("precision", "auto")),
+                                        cuda=cuda_usable())
+    current = registry.current_path(root)
+    served_dir = current or root
+    served = None
+    for candidate in (served_dir / precision, served_dir, *(served_dir / p for p in layout.PRECISIONS)):
+        try:
+            served = layout.read_manifest(candidate).get("version")
+            break
+        except ModelError:
+            continue
+    checkpoint = current / CHECKPOINT if current and (current / CHECKPOINT).is_dir() else None
+    if not options.from_served:
+        checkpoint, served = None, None
+    return Start(checkpoint, served, precision)
+
+
 def train_generator(config: Any, dataset: Path, options: TrainOptions, *, root: Path | None = None,
                     loaded: tuple[Any, Any] | None = None) -> Path:
-    """Fine-tune on `dataset`, export the variants into a new version directory; returns it."""
+    """Fine-tune on `dataset`, export the served variant into a new version directory; returns it."""
     import torch
 
     root = root or registry.model_root(config, GENERATOR)
-    rows = _select(load_rows(dataset / "feedback.jsonl"), options.min_weight)
+    start = starting_point(config, root, options)
+    rows = _select(load_rows(dataset / "feedback.jsonl"), options.min_weight, start.served_version)
     if not any(r["label"] for r in rows):
         raise TrainingError(f"{dataset} has no reply rated good: collect more feedback first")
     source = base_source(root)
     if options.threads:
         torch.set_num_threads(options.threads)  # shared CPUs: more threads than free cores thrash
-    model, tokenizer = loaded or _load(source)
+    clock = time.perf_counter()
+    model, tokenizer = _load(start.checkpoint) if start.checkpoint else (loaded or _load_source(source))
+    load_seconds = time.perf_counter() - clock
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
     examples = tokenize(rows, tokenizer, system_prompt_of(config))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with seeded(options.seed):
         trainable = with_lora(model, options.lora_rank) if options.method == "lora" else model
-        report = fit(trainable, examples, pad_id, options)
+        report = fit(trainable, examples, pad_id, options, device)
     if options.method == "lora":
         model = trainable.merge_and_unload()
+    model.to("cpu")
     version = root / registry.VERSIONS / new_version_id(dataset)
-    _export(model, tokenizer, source, version, options)
+    clock = time.perf_counter()
+    _export(model, tokenizer, source, version, options.variants or (start.precision,))
+    export_seconds = time.perf_counter() - clock
+    model.save_pretrained(version / CHECKPOINT)  # the next round starts from these weights
+    tokenizer.save_pretrained(version / CHECKPOINT)
     training = {"base": source.describe() | {"name": source.name}, "dataset": str(dataset),
+                "start": str(start.checkpoint or "base checkpoint"), "served_version": start.served_version,
                 "options": asdict(options), "fit": report, "good": sum(e.good for e in examples),
-                "bad": sum(not e.good for e in examples)}
+                "bad": sum(not e.good for e in examples),
+                "seconds": {"load": load_seconds, "reference": report["reference_seconds"],
+                            "steps": report["seconds"] - report["reference_seconds"],
+                            "export": export_seconds}}
     (version / "training.json").write_text(json.dumps(training, indent=2) + "\n", encoding="utf-8")
     return version
 
 
-def _load(source: Any) -> tuple[Any, Any]:
+def _load(checkpoint: Path) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return (AutoModelForCausalLM.from_pretrained(checkpoint, dtype="float32"),
+            AutoTokenizer.from_pretrained(checkpoint))
+
+
+def _load_source(source: Any) -> tuple[Any, Any]:
     from interplay.trainer.lm.source import load_checkpoint
 
     return load_checkpoint(source)
 
 
-def _export(model: Any, tokenizer: Any, source: Any, version: Path, options: TrainOptions) -> None:
+def _export(model: Any, tokenizer: Any, source: Any, version: Path, variants: tuple[str, ...]) -> None:
     """The same export, quantization, parity checks and manifests as `interplay models prepare`."""
     from interplay.trainer.lm.prepare import build_generator
     from interplay.trainer.lm.source import ModelSource
 
     named = ModelSource(source.kind, source.location, source.gguf_file, name=f"{source.name}-ft")
     model.config.use_cache = True
-    build_generator(named, version, variants=options.variants, model=model, tokenizer=tokenizer)
+    build_generator(named, version, variants=variants, model=model, tokenizer=tokenizer)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from interplay.trainer.datasets.export import write_jsonl
 from interplay.trainer.loop.gate import gate_generator
-from interplay.trainer.loop.objective import kto_loss, sft_loss
+from interplay.trainer.loop.objective import Weights, kto_loss, sft_loss
 from interplay.trainer.loop.simulate import REPERTOIRE, prompts
 
 
@@ -47,16 +47,50 @@ def test_an_untrained_model_is_rejected_and_the_report_says_why(
     assert saved["passed"] is False and (candidate / "gate.md").read_text().startswith("# Gate: FAILED")
 
 
-def test_the_same_model_passes(tiny_root: Path, golden: Path) -> None:
+def test_the_same_model_passes_the_regression_checks_but_has_learned_nothing(
+    tiny_root: Path, golden: Path
+) -> None:
     report = gate(tiny_root, tiny_root, golden)
     assert report.passed and report.candidate["good"] == 6 and report.candidate["bad"] == 6
     assert report.candidate["perplexity"] == pytest.approx(report.incumbent["perplexity"])
+    strict = gate_generator(tiny_root, tiny_root, golden, system_prompt="", precision="fp32",
+                            max_perplexity_increase=0.02, max_score_drop=0.0, min_preference_confidence=0.95)
+    assert not strict.passed and "not above chance" in strict.reasons[-1]  # nothing to promote
+
+
+def test_the_degeneration_check_alone_rejects_a_babbling_model(
+    tiny_root: Path, golden: Path, tmp_path: Path
+) -> None:
+    """With the perplexity and score checks switched off, sampled replies still give it away."""
+    from interplay.plugins.onnx_generator.sampling import SamplingParams
+    from interplay.trainer.lm.prepare import build_generator
+    from interplay.trainer.lm.source import ModelSource
+    from interplay.trainer.lm.tiny import tiny_llama
+    from interplay.trainer.loop.gate import DegenerationCheck
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_root / "fp32")
+    babbler = build_generator(ModelSource("local", "x", name="random"), tmp_path / "cand", variants=("fp32",),
+                              model=tiny_llama(tokenizer, seed=5), tokenizer=tokenizer)
+    check = DegenerationCheck(12, SamplingParams(max_new_tokens=24, seed=7), start=tiny_root, threads=1)
+    report = gate_generator(babbler, tiny_root, golden, system_prompt="", precision="fp32",
+                            max_perplexity_increase=1e9, max_score_drop=1e9, degeneration=check)
+    assert not report.passed
+    assert any("beyond tolerance" in r for r in report.reasons), report.reasons
+    start, cand = report.degeneration["start"], report.degeneration["candidate"]
+    assert cand["nonword_rate"] > start["nonword_rate"] + 0.02 or \
+        cand["unfinished"] > start["unfinished"] + 0.2
+    assert (tiny_root / "degeneration-start.json").is_file()  # the start's figures are cached
+    same = gate_generator(tiny_root, tiny_root, golden, system_prompt="", precision="fp32",
+                          max_perplexity_increase=0.02, max_score_drop=0.0, degeneration=check)
+    assert same.passed, same.reasons
+    assert same.degeneration["candidate"] == same.degeneration["start"]  # same seeds, same replies
 
 
 def test_kto_pushes_good_replies_up_and_bad_ones_down() -> None:
     policy = torch.zeros(4, requires_grad=True)
     good = torch.tensor([True, True, False, False])
-    loss = kto_loss(policy, torch.zeros(4), good, torch.ones(4), beta=0.5)
+    loss = kto_loss(policy, torch.zeros(4), torch.zeros(4), good, torch.ones(4), 0.5, Weights())
     loss.backward()
     assert (policy.grad[:2] < 0).all() and (policy.grad[2:] > 0).all()  # descent raises good, lowers bad
     sft = sft_loss(torch.tensor([-1.0, -3.0, -0.1, -0.1]), good, torch.tensor([1.0, 1.0, 1.0, 1.0]))

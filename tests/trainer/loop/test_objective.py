@@ -1,0 +1,86 @@
+"""KTO as the paper and TRL's KTOTrainer define it: weights, the mismatched-pair reference point."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from interplay.trainer.loop.examples import TokenizedExample
+from interplay.trainer.loop.objective import (
+    BALANCE,
+    Weights,
+    class_weights,
+    collate,
+    kto_loss,
+    mismatched,
+    reply_logps,
+)
+
+
+def test_class_weights_balance_unbalanced_feedback_as_the_paper_recommends() -> None:
+    w = class_weights(71, 429)
+    assert w.undesirable == 1.0
+    assert w.desirable * 71 / (w.undesirable * 429) == pytest.approx(BALANCE)
+    assert 1.0 <= BALANCE <= 4 / 3
+    many_good = class_weights(400, 100)
+    assert many_good.desirable == 1.0
+    assert many_good.desirable * 400 / (many_good.undesirable * 100) == pytest.approx(BALANCE)
+    assert class_weights(0, 10) == Weights()
+
+
+def example(prompt: list[int], reply: list[int], good: bool = True) -> TokenizedExample:
+    return TokenizedExample(prompt, reply, good, 1.0)
+
+
+def test_mismatched_pairs_give_each_prompt_another_examples_reply() -> None:
+    batch = [example([1], [10]), example([2], [20]), example([3], [30])]
+    assert mismatched(batch) == [[30], [10], [20]]
+    assert mismatched(batch[:1]) == [[10]]
+    kl = collate(batch, 0, mismatched(batch))
+    assert kl["input_ids"][0].tolist() == [1, 30] and kl["scored"][0].tolist() == [False, True]
+
+
+def test_the_reference_point_moves_the_loss() -> None:
+    """z0 (the KL estimate) is a baseline: a larger one makes good replies need a larger ratio."""
+    policy, reference, good = torch.ones(2), torch.zeros(2), torch.tensor([True, True])
+    low = kto_loss(policy, reference, torch.zeros(2), good, torch.ones(2), 1.0, Weights())
+    high = kto_loss(policy, reference, torch.full((2,), 3.0), good, torch.ones(2), 1.0, Weights())
+    assert high.item() > low.item()
+    negative = kto_loss(policy, reference, torch.full((2,), -3.0), good, torch.ones(2), 1.0, Weights())
+    assert negative.item() == pytest.approx(low.item())  # z0 is clamped at 0
+    bad = torch.tensor([False, False])
+    assert kto_loss(policy, reference, torch.full((2,), 3.0), bad, torch.ones(2), 1.0, Weights()).item() < \
+        kto_loss(policy, reference, torch.zeros(2), bad, torch.ones(2), 1.0, Weights()).item()
+
+
+def test_reply_log_probs_match_the_full_logits_computation() -> None:
+    """Only reply positions go through the LM head; the result equals the plain way of doing it."""
+    from interplay.trainer.lm.tiny import tiny_llama
+    from interplay.trainer.loop.simulate import _tiny_tokenizer
+
+    tokenizer = _tiny_tokenizer(["hello there", "how are you"])
+    model = tiny_llama(tokenizer, seed=1).eval()
+    batch = collate([example([5, 6, 7], [8, 9]), example([5, 6], [7, 8, 9, 10])], 0)
+    total, count = reply_logps(model, batch)
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logp = torch.log_softmax(logits[:, :-1].float(), -1)
+        logp = logp.gather(2, batch["input_ids"][:, 1:, None])[..., 0]
+        expected = (logp * batch["scored"][:, 1:]).sum(1)
+    assert count.tolist() == [2, 4]
+    assert torch.allclose(total.detach(), expected, atol=1e-5)
+
+
+def test_the_preference_test_tells_a_learned_preference_from_noise() -> None:
+    import random
+
+    from interplay.trainer.loop.gate import preference_test
+
+    rng = random.Random(0)
+    good = [i % 3 == 0 for i in range(60)]
+    incumbent = [rng.gauss(-2, 0.3) for _ in good]
+    learned = [v + (0.3 if g else -0.05) + rng.gauss(0, 0.05) for v, g in zip(incumbent, good, strict=True)]
+    gain, p = preference_test(learned, incumbent, good)
+    assert gain > 0.3 and p < 0.01
+    noise = [v + rng.gauss(0, 0.1) for v in incumbent]  # changed, but not towards what people liked
+    assert preference_test(noise, incumbent, good)[1] > 0.05
+    assert preference_test(incumbent, incumbent, good) == (0.0, 1.0)  # unchanged: p = 1
