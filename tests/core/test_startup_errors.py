@@ -3,6 +3,7 @@ check-config; `run_bot()` raises the plugin's own error (issue #21)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import types
@@ -27,7 +28,7 @@ def _cli(tmp_path, *args: str, env: dict[str, str] | None = None, text: str = "h
         text=True,
         timeout=60,
         cwd=tmp_path,
-        env=env,
+        env=env or {**os.environ, "INTERPLAY_INTERPLAY__DATA_DIR": str(tmp_path / "data")},  # not ~/.local
     )
 
 
