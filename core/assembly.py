@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Literal, cast
 
-from . import model_registry
 from .app import Bot, Planned, open_store
 from .bus import Bus, BusBackend
 from .chat_commands import ChatCommands
@@ -26,6 +25,7 @@ from .config import InterplayConfig
 from .contracts import Analyzer, Generator, Plugin, PluginContext, Skill
 from .hotswap import GeneratorSlot, ModelSwapper
 from .limits import AdmissionGate
+from .model_dir import registry as model_registry
 from .model_watch import ModelWatcher
 from .observability import NULL_OBSERVER, PipelineObserver
 from .pipeline import Pipeline

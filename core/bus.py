@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .config import BusSettings
 from .contracts import Inbox, Submitted
@@ -21,6 +20,7 @@ from .logs import message_context
 from .messages import Feedback, Message
 from .observability import NULL_OBSERVER, PipelineObserver
 from .store.base import ConversationStore, Status
+from .tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -88,7 +88,7 @@ class Bus:
         self._queues: dict[str, deque[Message]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks = BackgroundTasks("the bus")  # busy and limited replies
         self._closed = False
         self.processed = 0
 
@@ -132,7 +132,7 @@ class Bus:
             return Submitted.DUPLICATE
         if self.gate is not None and (refusal := self.gate.refusal(message)) is not None:
             self._capacity.release()
-            self._spawn(self._refuse(message, refusal))
+            self._side_tasks.spawn(self._refuse(message, refusal))
             return Submitted.LIMITED
         return self._enqueue(message)
 
@@ -161,7 +161,7 @@ class Bus:
             self._workers[message.conversation_id] = asyncio.create_task(self._work(message.conversation_id))
         elif len(queue) >= self.settings.conversation_backlog:
             self._capacity.release()
-            self._spawn(self._busy(message))
+            self._side_tasks.spawn(self._busy(message))
             return Submitted.BUSY
         queue.append(message)
         return Submitted.ACCEPTED
@@ -206,11 +206,6 @@ class Bus:
     async def _busy(self, message: Message) -> None:
         await self.store.set_status(message.id, Status.BUSY)
         await self.pipeline.send_text(message, self.settings.busy_reply, "busy")
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
 
     def cancel(self, conversation_id: str) -> bool:
         """Stop the reply being produced in a conversation (reset, client gone)."""

@@ -14,11 +14,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from . import model_registry as registry
 from .config import InterplayConfig
 from .contracts import Analyzer, Generator, Plugin
 from .errors import InterplayError
 from .messages import Conversation, Message
+from .model_dir import registry
 from .state import BotState, Stages
 from .tasks import BackgroundTasks
 

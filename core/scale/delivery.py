@@ -13,13 +13,14 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..contracts import ReplyStream
 from ..messages import Message, Reply
 from ..pipeline import Pipeline
+from ..tasks import BackgroundTasks
 from . import scripts
 from .codec import load_message, load_reply
 from .keys import stop_if_cancelled
@@ -58,7 +59,7 @@ class ReplyRouter:
         self.stream = stream
         self.stall = stall  # seconds without a chunk before a live reply is given up
         self.live: dict[str, Live] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = BackgroundTasks("the reply router")
         self.finished = 0
         self.stopping = False
         self.progress = asyncio.Event()  # set whenever a reply is finished (drain waits on it)
@@ -183,7 +184,7 @@ class ReplyRouter:
         live = self.live.pop(message.id, None)
         if live is not None:
             live.queue.put_nowait(None)
-            self._spawn(self._finish(live.task, live.stream, message, reply))
+            self.tasks.spawn(self._finish(live.task, live.stream, message, reply))
         elif await self._claim(message.id, entry_id):
             stream = ReplyStream(
                 message,
@@ -192,7 +193,7 @@ class ReplyRouter:
                 source=reply.source,
                 model_version=reply.model_version,
             )
-            self._spawn(self._finish(self._deliver_in_order(stream), stream, message, reply))
+            self.tasks.spawn(self._finish(self._deliver_in_order(stream), stream, message, reply))
 
     async def _abort(self, entry_id: str, message: Message) -> None:
         live = self.live.pop(message.id, None)
@@ -203,9 +204,9 @@ class ReplyRouter:
             reply = Reply(
                 message.id, message.conversation_id, message.channel, "", "fallback", id=live.stream.id
             )
-            self._spawn(self._finish(live.task, live.stream, message, reply))
+            self.tasks.spawn(self._finish(live.task, live.stream, message, reply))
         elif await self._claim(message.id, entry_id):
-            self._spawn(self._fixed(message, fallback))
+            self.tasks.spawn(self._fixed(message, fallback))
 
     async def _fixed(self, message: Message, text: str) -> None:
         await self.pipeline.send_text(message, text, "fallback")
@@ -234,11 +235,6 @@ class ReplyRouter:
                 log.exception("channel %r failed in delivered()", channel.name)
         self.finished += 1
         self.progress.set()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     async def stop(self) -> None:
         """Cancel replies still being handed out (their messages stay answered in the store)."""

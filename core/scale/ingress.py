@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..bus import BusClosed
 from ..config import InterplayConfig
@@ -19,6 +19,7 @@ from ..contracts import Submitted
 from ..limits import AdmissionGate
 from ..messages import Feedback, Message
 from ..store.base import Status
+from ..tasks import BackgroundTasks
 from .delivery import ReplyRouter
 from .keys import RedisUnavailable, stop_task
 from .store import RedisStore, ensure_groups
@@ -50,7 +51,7 @@ class RedisIngress:
         self._pipeline: Pipeline | None = None
         self._closed = False
         self._reader: asyncio.Task[None] | None = None
-        self._side: set[asyncio.Task[Any]] = set()
+        self._side = BackgroundTasks("the ingress")  # busy and limited replies
         self.accepted = 0
 
     @property
@@ -95,7 +96,7 @@ class RedisIngress:
             return Submitted.DUPLICATE
         if verdict in ("busy", "full"):  # stored with status busy, never queued
             log.info("%s: answering with the busy reply", "bus full" if verdict == "full" else "backlog full")
-            self._spawn(self.pipeline.send_text(message, self.settings.busy_reply, "busy"))
+            self._side.spawn(self.pipeline.send_text(message, self.settings.busy_reply, "busy"))
             return Submitted.BUSY
         if verdict == "ok":  # "again": a retried call whose first run went through
             self.accepted += 1
@@ -119,7 +120,7 @@ class RedisIngress:
             return Submitted.DUPLICATE
         await self.store.set_status(message.id, Status.BUSY)
         if text:
-            self._spawn(self.pipeline.send_text(message, text, "limited"))
+            self._side.spawn(self.pipeline.send_text(message, text, "limited"))
         return getattr(Submitted, "LIMITED", Submitted.BUSY)
 
     async def feedback(self, feedback: Feedback) -> None:
@@ -127,11 +128,6 @@ class RedisIngress:
 
     def cancel(self, conversation_id: str) -> bool:
         return False  # the reply is produced in a worker process; it runs to its end
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._side.add(task)
-        task.add_done_callback(self._side.discard)
 
     async def drain(self, deadline: float | None = None) -> bool:
         """Take no new messages; wait up to `deadline` s for replies still coming, then stop reading."""
@@ -149,7 +145,5 @@ class RedisIngress:
             router.stopping = True
             await stop_task(self._reader, "the reply reader")
             await router.stop()
-        for task in list(self._side):
-            task.cancel()
-        await asyncio.gather(*self._side, return_exceptions=True)
+        await self._side.cancel()
         return finished
