@@ -88,9 +88,10 @@ def build_bot(
         stages,
         commands,
         history_turns=config.store.history_turns,
+        routing_analyzer=config.pipeline.routing_analyzer,
         on_error=state.count_error,
         observer=observer,
-        signals=ImplicitSignals(store, config.feedback),
+        signals=ImplicitSignals(store, config.feedback, config.pipeline.routing_analyzer),
     )
     server = _server(config, metrics, store, state, bus, stages)
     watcher = ModelWatcher(swapper, config.loop) if swapper is not None else None

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from .config import BusSettings
 from .contracts import Inbox, Submitted
-from .errors import InterplayError
+from .errors import BusClosed
 from .limits import AdmissionGate, valid_text
 from .logs import message_context
-from .messages import Feedback, Message
+from .messages import Feedback, Message, ReplySource
 from .observability import NULL_OBSERVER, PipelineObserver
 from .store.base import ConversationStore, Status
 from .tasks import BackgroundTasks
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from .pipeline import Pipeline
 
 log = logging.getLogger("interplay.bus")
-
-
-class BusClosed(InterplayError):
-    """The bot is shutting down and takes no new messages."""
 
 
 class BusBackend(Inbox, Protocol):
@@ -201,11 +197,11 @@ class Bus:
     async def _refuse(self, message: Message, text: str) -> None:
         await self.store.set_status(message.id, Status.BUSY)
         if text:  # empty: already told once, stay quiet until the sender slows down
-            await self.pipeline.send_text(message, text, "limited")
+            await self.pipeline.send_text(message, text, ReplySource("limited"))
 
     async def _busy(self, message: Message) -> None:
         await self.store.set_status(message.id, Status.BUSY)
-        await self.pipeline.send_text(message, self.settings.busy_reply, "busy")
+        await self.pipeline.send_text(message, self.settings.busy_reply, ReplySource("busy"))
 
     def cancel(self, conversation_id: str) -> bool:
         """Stop the reply being produced in a conversation (reset, client gone)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .messages import Annotation, Conversation, Feedback, Message, Reply
+from .messages import Annotation, Conversation, Feedback, Message, Reply, ReplySource
 
 if TYPE_CHECKING:
     from .store.base import ConversationStore
@@ -104,7 +104,7 @@ class ReplyStream:
     ) -> None:
         self.message = message
         self.id = reply_id
-        self.source = source
+        self.source = ReplySource.parse(source)  # what produced it: `.kind`, `.name`, `.rated`
         self.model_version = model_version
         self.text = ""
         self._chunks = chunks

@@ -12,7 +12,7 @@ from .chat_commands import ChatCommands
 from .config import BusSettings
 from .contracts import Analyzer, Generator, ReplyStream, Skill
 from .errors import PluginError, Undeliverable
-from .messages import Annotation, Conversation, Message, Reply, new_id
+from .messages import Annotation, Conversation, Message, Reply, ReplySource, new_id
 from .observability import NULL_OBSERVER, PipelineObserver
 from .signals import ImplicitSignals
 from .state import Stages
@@ -50,6 +50,7 @@ class Pipeline:
         commands: ChatCommands,
         *,
         history_turns: int = 20,
+        routing_analyzer: str = "intent",
         on_error: ErrorHook | None = None,
         observer: PipelineObserver = NULL_OBSERVER,
         signals: ImplicitSignals | None = None,
@@ -59,6 +60,7 @@ class Pipeline:
         self.settings = settings
         self.stages = stages
         self.history_turns = history_turns
+        self.routing_analyzer = routing_analyzer  # its label picks the skills ([pipeline] routing_analyzer)
         self.commands = commands
         self.on_error = on_error or (lambda plugin, exc: None)
         self.observer = observer  # metrics, when [observability] is enabled
@@ -81,7 +83,7 @@ class Pipeline:
         command = self.commands.parse(message)
         if command is not None:  # the exchange stays out of the history
             text = await self.commands.answer(command, message)
-            await self.send_text(message, text, f"command:{command.name}")
+            await self.send_text(message, text, ReplySource("command", command.name))
             await self.store.set_status(message.id, Status.DONE)
             return
         started = time.perf_counter()
@@ -140,9 +142,12 @@ class Pipeline:
         latency["analyze"] = time.perf_counter() - stage
         return message.annotated(found) if found else message
 
-    async def _choose(self, conversation: Conversation) -> tuple[AsyncIterator[str], str, str | None]:
+    async def _choose(
+        self, conversation: Conversation
+    ) -> tuple[AsyncIterator[str], ReplySource, str | None]:
         """The first skill that answers wins; otherwise the generator streams the reply."""
-        intent = conversation.message.intent
+        routing = conversation.message.annotations.get(self.routing_analyzer)
+        intent = routing.label if routing is not None else None
         for skill in self.stages.skills:
             if skill.intents and intent not in skill.intents:
                 continue
@@ -152,16 +157,17 @@ class Pipeline:
             except Exception as exc:
                 log.exception("skill %r failed", skill.name)
                 self.on_error(skill.name, exc)
-                return _once(self.settings.fallback_reply), "fallback", None
+                return _once(self.settings.fallback_reply), ReplySource("fallback"), None
             if answer is not None:
-                return _once(answer), f"skill:{skill.name}", None
+                return _once(answer), ReplySource("skill", skill.name), None
         generator = self.stages.generator
         if generator is None:
-            return _once(self.settings.fallback_reply), "fallback", None
-        return generator.stream(conversation), f"generator:{generator.name}", generator.model_version
+            return _once(self.settings.fallback_reply), ReplySource("fallback"), None
+        source = ReplySource("generator", generator.name)
+        return generator.stream(conversation), source, generator.model_version
 
     async def _guard(
-        self, chunks: AsyncIterator[str], source: str, message: Message, latency: dict[str, float]
+        self, chunks: AsyncIterator[str], source: ReplySource, message: Message, latency: dict[str, float]
     ) -> AsyncIterator[str]:
         """Apply the generation timeout; turn a failure into the fallback text."""
         started = time.perf_counter()
@@ -178,11 +184,11 @@ class Pipeline:
                     yield delta
         except TimeoutError as exc:
             log.warning("%s timed out after %.0fs", source, self.settings.generation_timeout)
-            self.on_error(source.split(":")[-1], exc)
+            self.on_error(source.name or source.kind, exc)
             yield self._fallback_tail(produced)
         except Exception as exc:
             log.exception("%s failed", source)
-            self.on_error(source.split(":")[-1], exc)
+            self.on_error(source.name or source.kind, exc)
             yield self._fallback_tail(produced)
         finally:
             await _aclose(iterator)

@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..contracts import Submitted
-from ..messages import Message, Reply
+from ..messages import Message, Reply, ReplySource
 from . import PipelineObserver
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ STAGES = ("analyze", "skills", "first_token", "generate", "total")
 
 def source_kind(source: str) -> str:
     """`generator:onnx` -> `generator`: keeps label values few whatever the plugin names."""
-    return source.split(":", 1)[0]
+    return ReplySource.parse(source).kind
 
 
 class BotMetrics(PipelineObserver):
@@ -90,8 +90,9 @@ class BotMetrics(PipelineObserver):
                 child.observe(seconds)
 
     def generated(self, source: str, deltas: int, seconds: float) -> None:
-        kind, _, name = source.partition(":")
-        if kind != "generator" or not name:
+        parsed = ReplySource.parse(source)
+        name = parsed.name
+        if parsed.kind != "generator" or not name:
             return
         self._child(self.tokens_total, name).inc(deltas)
         self._child(self.generation_seconds, name).inc(seconds)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..contracts import ReplyStream
-from ..messages import Message, Reply
+from ..messages import Message, Reply, ReplySource
 from ..pipeline import Pipeline
 from ..tasks import BackgroundTasks
 from . import scripts
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .store import RedisStore
 
 log = logging.getLogger("interplay.scale.delivery")
+FALLBACK = ReplySource("fallback")
 SENT_TTL = 86400  # seconds; a worker repeats a reply only while its message is unacknowledged
 READ_BLOCK_MS = 1000
 POSITION_EVERY = 1.0  # seconds between saves of the read position while replies flow
@@ -202,14 +203,14 @@ class ReplyRouter:
             live.queue.put_nowait(f" … ({fallback})")
             live.queue.put_nowait(None)
             reply = Reply(
-                message.id, message.conversation_id, message.channel, "", "fallback", id=live.stream.id
+                message.id, message.conversation_id, message.channel, "", FALLBACK, id=live.stream.id
             )
             self.tasks.spawn(self._finish(live.task, live.stream, message, reply))
         elif await self._claim(message.id, entry_id):
             self.tasks.spawn(self._fixed(message, fallback))
 
     async def _fixed(self, message: Message, text: str) -> None:
-        await self.pipeline.send_text(message, text, "fallback")
+        await self.pipeline.send_text(message, text, FALLBACK)
         self.finished += 1
         self.progress.set()
 
@@ -221,9 +222,9 @@ class ReplyRouter:
             self.finished += 1
             self.progress.set()
             return
-        if stream.external_id is not None and reply.source != "fallback":
+        if stream.external_id is not None and reply.source != FALLBACK:
             reply = await self.store.attach_external_id(reply, stream.external_id)
-        if reply.source == "fallback":
+        if reply.source == FALLBACK:
             from dataclasses import replace
 
             reply = replace(reply, text=stream.text)

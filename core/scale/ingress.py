@@ -13,11 +13,11 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
-from ..bus import BusClosed
 from ..config import InterplayConfig
 from ..contracts import Submitted
+from ..errors import BusClosed
 from ..limits import AdmissionGate
-from ..messages import Feedback, Message
+from ..messages import Feedback, Message, ReplySource
 from ..store.base import Status
 from ..tasks import BackgroundTasks
 from .delivery import ReplyRouter
@@ -96,7 +96,7 @@ class RedisIngress:
             return Submitted.DUPLICATE
         if verdict in ("busy", "full"):  # stored with status busy, never queued
             log.info("%s: answering with the busy reply", "bus full" if verdict == "full" else "backlog full")
-            self._side.spawn(self.pipeline.send_text(message, self.settings.busy_reply, "busy"))
+            self._side.spawn(self.pipeline.send_text(message, self.settings.busy_reply, ReplySource("busy")))
             return Submitted.BUSY
         if verdict == "ok":  # "again": a retried call whose first run went through
             self.accepted += 1
@@ -120,7 +120,7 @@ class RedisIngress:
             return Submitted.DUPLICATE
         await self.store.set_status(message.id, Status.BUSY)
         if text:
-            self._side.spawn(self.pipeline.send_text(message, text, "limited"))
+            self._side.spawn(self.pipeline.send_text(message, text, ReplySource("limited")))
         return getattr(Submitted, "LIMITED", Submitted.BUSY)
 
     async def feedback(self, feedback: Feedback) -> None:

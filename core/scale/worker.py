@@ -14,9 +14,9 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
-from ..bus import BusClosed
 from ..config import InterplayConfig
 from ..contracts import Submitted
+from ..errors import BusClosed
 from ..logs import message_context
 from ..messages import Feedback, Message, Reply
 from ..store.base import Status
