@@ -134,10 +134,11 @@ def start_worker(config_path: Path, name: str, log_dir: Path) -> subprocess.Pope
 
 def worker_main(config_path: str, name: str) -> None:
     """What each worker process runs: `interplay worker`, plus this script's analyzers."""
-    from interplay.core.scale.worker import WorkerBot
+    from interplay.core.assembly import build_bot
 
     config = load_config(config_path)
-    run(WorkerBot(config, load_registry(config, {"bench": bench_plugin}), name=name).run_forever())
+    registry = load_registry(config, {"bench": bench_plugin})
+    run(build_bot(config, registry, role="worker", name=name).run_forever())
 
 
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -244,14 +245,14 @@ async def wait_for_owners(store: Any, names: set[str], timeout: float = 120.0) -
 async def measure_redis(
     data: dict[str, Any], scenario: str, load: tuple[int, int], tmp: Path
 ) -> list[dict[str, Any]]:
-    from interplay.core.scale.ingress import IngressBot
+    from interplay.core.assembly import build_bot
 
     config = InterplayConfig.model_validate({**data, "source": "bench"})
     worker_config = write_toml(
         {**data, "pipeline": {**data["pipeline"], "channels": []}}, tmp / f"{scenario}.toml"
     )
     registry = load_registry(config, {"fake": fake_plugin, "bench": bench_plugin})
-    ingress = IngressBot(config, registry, name=f"bench-{scenario}")
+    ingress = build_bot(config, registry, role="ingress", name=f"bench-{scenario}")
     procs: list[subprocess.Popen[bytes]] = []
     rows = []
     await ingress.start()

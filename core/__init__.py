@@ -15,15 +15,24 @@ from .contracts import (
     Skill,
     Submitted,
 )
-from .errors import ConfigError, InterplayError, ModelError, PluginError, StoreError, Undeliverable
+from .errors import (
+    BusClosed,
+    ConfigError,
+    InterplayError,
+    ModelError,
+    PluginError,
+    StoreError,
+    Undeliverable,
+)
 from .hookspecs import hookimpl, hookspec
-from .messages import Annotation, Conversation, Feedback, Message, Reply, Turn, new_id
+from .messages import Annotation, Conversation, Feedback, Message, Reply, ReplySource, Turn, new_id
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Analyzer",
     "Annotation",
+    "BusClosed",
     "Channel",
     "ConfigError",
     "Conversation",
@@ -40,6 +49,7 @@ __all__ = [
     "PluginError",
     "PluginSettings",
     "Reply",
+    "ReplySource",
     "ReplyStream",
     "SecretRef",
     "Skill",

@@ -1,4 +1,4 @@
-"""The bot: builds the enabled plugins from config, wires them to the store and the bus."""
+"""The bot: runs what `build_bot()` (core/assembly.py) built. `async with bot:` starts and stops it."""
 
 from __future__ import annotations
 
@@ -6,23 +6,31 @@ import asyncio
 import logging
 import signal
 from collections import Counter
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .bus import Bus
 from .config import InterplayConfig
-from .contracts import Analyzer, Channel, Generator, Plugin, PluginContext, Skill
+from .contracts import Channel, Generator, Plugin
 from .errors import InterplayError, PluginError, StartupError, startup_line
-from .learning import Learning
-from .operations import Operations
-from .pipeline import Pipeline
-from .plugins import PluginRegistry, load_registry, missing_extra
+from .plugins import missing_extra
+from .state import BotState
 from .store import ConversationStore, MemoryStore, SQLiteStore
+
+if TYPE_CHECKING:
+    from .bus import BusBackend
+    from .model_watch import ModelWatcher
+    from .observability.server import OperationsServer
+    from .pipeline import Pipeline
 
 log = logging.getLogger("interplay.app")
 
 
-def open_store(config: InterplayConfig) -> ConversationStore:
-    """The store named in config."""
+def open_store(config: InterplayConfig, role: str = "all") -> ConversationStore:
+    """The store named in config (a worker's is the Redis store that prefetches history)."""
+    if role == "worker":
+        from .scale.store import WorkerStore
+
+        return WorkerStore.from_config(config)
     if config.store.backend == "memory":
         return MemoryStore()
     if config.store.backend == "redis":
@@ -32,32 +40,42 @@ def open_store(config: InterplayConfig) -> ConversationStore:
     return SQLiteStore(config.store_path)
 
 
+@dataclass
+class Planned:
+    """One enabled plugin, built (or why not) by `build_bot()`, started by `Bot.start()`."""
+
+    kind: str
+    name: str
+    plugin: Plugin | None
+    error: BaseException | None = None
+
+
 class Bot:
-    """One running Interplay process. `async with Bot(config) as bot:` starts and stops it."""
+    """One running Interplay process, as `build_bot()` assembled it."""
 
     def __init__(
         self,
         config: InterplayConfig,
-        registry: PluginRegistry | None = None,
+        store: ConversationStore,
+        state: BotState,
+        plan: list[Planned],
+        pipeline: Pipeline,
+        bus: BusBackend,
         *,
-        store: ConversationStore | None = None,
+        server: OperationsServer | None = None,
+        watcher: ModelWatcher | None = None,
+        stopped: asyncio.Event | None = None,
     ) -> None:
-        self.learning = Learning(self, config)  # implicit feedback, /forget, /optout, hot swap
-        config = self.learning.promoted_config()  # serve promoted model versions from the start
         self.config = config
-        self.registry = registry or load_registry(config)
-        self.store = store or open_store(config)
-        self.context = PluginContext(self.store, config.data_dir, config)
-        self.context.request_stop = self.request_stop
-        self.status: dict[str, str] = {}
-        self.errors: Counter[str] = Counter()
-        self.channels: dict[str, Channel] = {}
-        self.started: list[Plugin] = []
-        self.pipeline: Pipeline | None = None
-        self.bus: Bus | None = None
-        self._stopped = asyncio.Event()
+        self.store = store
+        self.state = state
+        self.plan = plan
+        self.pipeline = pipeline
+        self.bus = bus
+        self.server = server
+        self.watcher = watcher
+        self._stopped = stopped or asyncio.Event()
         self._start_failures: list[tuple[str, str, BaseException]] = []
-        self.operations = Operations(self)  # limits, admin commands, metrics and health server
 
     async def __aenter__(self) -> Bot:
         await self.start()
@@ -66,99 +84,77 @@ class Bot:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    # what tests, /status and the CLI read --------------------------------------------------
+    @property
+    def status(self) -> dict[str, str]:
+        return self.state.status
+
+    @property
+    def errors(self) -> Counter[str]:
+        return self.state.errors
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self.state.channels
+
+    @property
+    def generator(self) -> Generator | None:
+        return self.pipeline.stages.generator
+
     async def start(self) -> None:
         """Open the store, start the enabled plugins, recover pending messages, open channels."""
-        await self.operations.start()  # first: /healthz answers while models load
+        if self.server is not None:
+            await self.server.start()  # first: /healthz answers while models load
         await self.store.open()
-        pipe = self.config.pipeline
-        analyzers = [cast(Analyzer, a) for n in pipe.analyzers if (a := await self._start("analyzer", n))]
-        skills = [cast(Skill, s) for n in pipe.skills if (s := await self._start("skill", n))]
-        generator = await self._start("generator", pipe.generator) if pipe.generator else None
-        channels = [c for n in pipe.channels if (c := await self._start("channel", n))]
+        for planned in self.plan:
+            await self._start(planned)
         if self._start_failures:  # a misconfigured enabled plugin: refuse to run half a bot
             await self.stop()
             raise StartupError(self._start_failures)
-        if pipe.channels and not channels:
+        channels = [p.plugin for p in self.plan if p.kind == "channel" and p.plugin is not None]
+        if self.config.pipeline.channels and not channels:
             await self.stop()
             raise PluginError("no channel could start: " + "; ".join(self.status.values()))
-        self.channels = {c.name: c for c in channels}  # type: ignore[misc]
-        self.pipeline = Pipeline(
-            self.store,
-            self.channels,
-            self.config.bus,
-            analyzers=analyzers,
-            skills=skills,
-            generator=generator,  # type: ignore[arg-type]
-            history_turns=self.config.store.history_turns,
-            on_error=self._count_error,
-        )
-        self.pipeline.commands.admins = frozenset(self.config.interplay.admins)
-        self.bus = self._make_bus()
-        self.operations.attach(self.pipeline, self.bus)
-        self.learning.attach(self.pipeline)
-        await self.bus.recover()
-        for channel in list(channels):
+        for channel in channels:
+            self.state.opened(channel)  # type: ignore[arg-type]
+        await self.bus.start(self.pipeline)
+        self.state.serve()
+        if self.watcher is not None:
+            self.watcher.start()
+        for channel in channels:
             await self._open_channel(channel)  # type: ignore[arg-type]
 
-    def _make_bus(self) -> Bus:
-        """The in-process bus; the scale-out roles (interplay.core.scale) put Redis here."""
-        assert self.pipeline is not None
-        return Bus(self.store, self.pipeline, self.config.bus)
-
-    async def _start(self, kind: str, name: str) -> Plugin | None:
-        """Build and start one plugin; on failure report it by name and carry on without it."""
-        plugin: Plugin | None = None
+    async def _start(self, planned: Planned) -> None:
+        """Start one built plugin; on failure report it by name and carry on with the others."""
+        kind, name, plugin = planned.kind, planned.name, planned.plugin
         try:
-            plugin = self.registry.build(kind, name, self.config, self.context)
+            if planned.error is not None:
+                raise planned.error
+            assert plugin is not None
             await plugin.start()
         except Exception as exc:
             if (missing := missing_extra(exc, name)) is not None:
                 exc = missing  # an extra's module imported only in start(): onnxruntime, tokenizers
             if not isinstance(exc, InterplayError):
                 log.exception("%s plugin %r failed to start", kind, name)
-            await self._failed(kind, name, plugin, startup_line(kind, name, exc))
+            why = startup_line(kind, name, exc)
+            self.state.failed(name, why)
+            log.debug("%s plugin %r is not running: %s", kind, name, why)  # raised by start(), once
+            if plugin is not None:
+                await _quietly(plugin.stop(), name, level=logging.DEBUG)
             self._start_failures.append((kind, name, exc))
-            return None
-        self.status[name] = "running"
-        self.started.append(plugin)
-        return plugin
-
-    async def _failed(self, kind: str, name: str, plugin: Plugin | None, why: str) -> None:
-        self.status[name] = f"failed: {why}"
-        log.debug("%s plugin %r is not running: %s", kind, name, why)  # start() raises it: no double report
-        if plugin is not None:
-            try:
-                await plugin.stop()
-            except Exception:
-                log.debug("stop after failed start raised", exc_info=True)
-        return None
+            return
+        self.state.started(plugin)
 
     async def _open_channel(self, channel: Channel) -> None:
-        assert self.bus is not None
         try:
             await channel.open(self.bus)
         except Exception as exc:
             why = str(exc) if isinstance(exc, InterplayError) else f"{type(exc).__name__}: {exc}"
-            self.status[channel.name] = f"failed: {why}"
+            self.state.failed(channel.name, why)
             log.error("channel %r could not open: %s", channel.name, why)
-            self.channels.pop(channel.name, None)
-            self.started.remove(channel)
+            self.state.closed(channel)
             await _quietly(channel.stop(), channel.name)
-
-    def _count_error(self, plugin: str, exc: BaseException) -> None:
-        self.errors[plugin] += 1
-
-    @property
-    def generator(self) -> Generator | None:
-        return self.pipeline.generator if self.pipeline else None
-
-    @property
-    def analyzers(self) -> list[Analyzer]:
-        return self.pipeline.analyzers if self.pipeline else []
-
-    @property
-    def skills(self) -> list[Skill]:
-        return self.pipeline.skills if self.pipeline else []
 
     def request_stop(self) -> None:
         """Ask `run_forever()` to shut down (signals, a console that reached end of input)."""
@@ -184,18 +180,20 @@ class Bot:
         Channels stop last so that in-flight replies can still go out; a channel that fetches
         while the bus is closed gets BusClosed and leaves the message unacknowledged upstream.
         """
-        if self.bus is not None:
+        if self.state.serving:  # never started (a start-up failure): nothing in flight
             await self.bus.drain()
-        await self.learning.stop()
-        for plugin in reversed(self.started):
+        if self.watcher is not None:
+            await self.watcher.stop()
+        for plugin in reversed(self.state.running):
             await _quietly(plugin.stop(), plugin.name)
-        self.started.clear()
+        self.state.running.clear()
         await self.store.close()
-        await self.operations.stop()
+        if self.server is not None:
+            await self.server.stop()
 
 
-async def _quietly(awaitable: Any, name: str) -> None:
+async def _quietly(awaitable: Any, name: str, level: int = logging.ERROR) -> None:
     try:
         await awaitable
     except Exception:
-        log.exception("plugin %r failed to stop cleanly", name)
+        log.log(level, "plugin %r failed to stop cleanly", name, exc_info=True)

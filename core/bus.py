@@ -10,40 +10,93 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from .config import BusSettings
-from .contracts import Submitted
-from .errors import InterplayError
+from .contracts import Inbox, Submitted
+from .errors import BusClosed
 from .limits import AdmissionGate, valid_text
 from .logs import message_context
-from .messages import Feedback, Message
-from .pipeline import Pipeline
+from .messages import Feedback, Message, ReplySource
+from .observability import NULL_OBSERVER, PipelineObserver
 from .store.base import ConversationStore, Status
+from .tasks import BackgroundTasks
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
 
 log = logging.getLogger("interplay.bus")
 
 
-class BusClosed(InterplayError):
-    """The bot is shutting down and takes no new messages."""
+class BusBackend(Inbox, Protocol):
+    """What carries messages from channels to the pipeline: `Bus` in one process, Redis when scaled out.
+
+    Channels see only the `Inbox` part; the bot starts the backend with the pipeline it feeds,
+    drains it at shutdown, and `/status`, `/readyz` and the metrics read its load.
+    """
+
+    @property
+    def pending(self) -> int:
+        """Messages accepted but not yet answered."""
+        ...
+
+    @property
+    def conversations(self) -> int:
+        """Conversations with messages queued or in progress."""
+        ...
+
+    @property
+    def processed(self) -> int:
+        """Messages finished since start."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once draining began: no new messages are taken."""
+        ...
+
+    async def start(self, pipeline: Pipeline) -> None:
+        """Begin handing messages to `pipeline` (re-queue those stored before a crash)."""
+        ...
+
+    async def drain(self, deadline: float | None = None) -> bool:
+        """Stop taking messages and finish in-flight ones; True if all finished in time."""
+        ...
 
 
 class Bus:
-    """Implements `Inbox` for channels and runs the per-conversation workers."""
+    """The in-process `BusBackend`: per-conversation workers on this event loop."""
 
-    def __init__(self, store: ConversationStore, pipeline: Pipeline, settings: BusSettings) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        settings: BusSettings,
+        *,
+        gate: AdmissionGate | None = None,
+        observer: PipelineObserver = NULL_OBSERVER,
+    ) -> None:
         self.store = store
-        self.pipeline = pipeline
         self.settings = settings
+        self.gate = gate  # size and rate limits ([limits])
+        self.observer = observer
+        self._pipeline: Pipeline | None = None  # given by start()
         self._capacity = asyncio.Semaphore(settings.max_pending)
         self._queues: dict[str, deque[Message]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks = BackgroundTasks("the bus")  # busy and limited replies
         self._closed = False
         self.processed = 0
-        self.gate: AdmissionGate | None = None  # size and rate limits, set by the bot
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("the bus has not been started: await bus.start(pipeline) first")
+        return self._pipeline
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def pending(self) -> int:
@@ -57,7 +110,7 @@ class Bus:
     async def submit(self, message: Message) -> Submitted:
         """Store durably, then queue. Waits while the bus is full (backpressure)."""
         outcome = await self._admit(message)
-        self.pipeline.observer.received(message, outcome)
+        self.observer.received(message, outcome)
         return outcome
 
     async def _admit(self, message: Message) -> Submitted:
@@ -75,12 +128,17 @@ class Bus:
             return Submitted.DUPLICATE
         if self.gate is not None and (refusal := self.gate.refusal(message)) is not None:
             self._capacity.release()
-            self._spawn(self._refuse(message, refusal))
+            self._side_tasks.spawn(self._refuse(message, refusal))
             return Submitted.LIMITED
         return self._enqueue(message)
 
     async def feedback(self, feedback: Feedback) -> None:
         await self.store.add_feedback(feedback)
+
+    async def start(self, pipeline: Pipeline) -> None:
+        """Hand messages to `pipeline` from now on, starting with those stored before a crash."""
+        self._pipeline = pipeline
+        await self.recover()
 
     async def recover(self) -> int:
         """Queue messages stored before a crash but never started; returns how many."""
@@ -99,7 +157,7 @@ class Bus:
             self._workers[message.conversation_id] = asyncio.create_task(self._work(message.conversation_id))
         elif len(queue) >= self.settings.conversation_backlog:
             self._capacity.release()
-            self._spawn(self._busy(message))
+            self._side_tasks.spawn(self._busy(message))
             return Submitted.BUSY
         queue.append(message)
         return Submitted.ACCEPTED
@@ -139,16 +197,11 @@ class Bus:
     async def _refuse(self, message: Message, text: str) -> None:
         await self.store.set_status(message.id, Status.BUSY)
         if text:  # empty: already told once, stay quiet until the sender slows down
-            await self.pipeline.send_text(message, text, "limited")
+            await self.pipeline.send_text(message, text, ReplySource("limited"))
 
     async def _busy(self, message: Message) -> None:
         await self.store.set_status(message.id, Status.BUSY)
-        await self.pipeline.send_text(message, self.settings.busy_reply, "busy")
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+        await self.pipeline.send_text(message, self.settings.busy_reply, ReplySource("busy"))
 
     def cancel(self, conversation_id: str) -> bool:
         """Stop the reply being produced in a conversation (reset, client gone)."""

@@ -1,17 +1,17 @@
-"""Commands people type in any channel: /help, /reset, /good, /bad."""
+"""Commands people type in any channel: /help, /reset, /good, /bad, and those plugins register.
+
+`/forget`, `/optout`, `/optin`, `/reload` and `/status` come from the default plugins
+(core/defaults/) through the `register_chat_commands` hook, like a third party's commands.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .messages import Feedback, Message
-from .store.base import Status
-
-if TYPE_CHECKING:
-    from .pipeline import Pipeline
+from .store.base import ConversationStore
 
 log = logging.getLogger("interplay.commands")
 Handler = Callable[[Message], Awaitable[str]]
@@ -26,10 +26,15 @@ class ChatCommand:
 
 
 class ChatCommands:
-    """The built-in chat commands; `add()` lets the core and plugins contribute more."""
+    """The built-in chat commands plus `extra` ones (from the `register_chat_commands` hook)."""
 
-    def __init__(self, pipeline: Pipeline, admins: frozenset[str] = frozenset()) -> None:
-        self.pipeline = pipeline
+    def __init__(
+        self,
+        store: ConversationStore,
+        admins: frozenset[str] = frozenset(),
+        extra: Sequence[ChatCommand] = (),
+    ) -> None:
+        self.store = store
         self.admins = admins
         self.commands: dict[str, ChatCommand] = {}
         self.add("help", "list the commands", self._help)
@@ -37,6 +42,8 @@ class ChatCommands:
         self.add("reset", "forget this conversation's history and start afresh", self._reset)
         self.add("good", "mark my last reply as good", lambda m: self._rate(m, 1.0))
         self.add("bad", "mark my last reply as bad", lambda m: self._rate(m, -1.0))
+        for command in extra:
+            self.commands[command.name] = command
 
     def add(self, name: str, help: str, handler: Handler, *, admin_only: bool = False) -> None:
         """Register a command (`name` without the slash)."""
@@ -52,16 +59,11 @@ class ChatCommands:
     def is_command(self, message: Message) -> bool:
         return self.parse(message) is not None
 
-    async def run(self, message: Message) -> None:
-        """Run a command and send its answer; the exchange stays out of the history."""
-        command = self.parse(message)
-        assert command is not None
+    async def answer(self, command: ChatCommand, message: Message) -> str:
+        """What the command says back (the pipeline sends it, outside the history)."""
         if command.admin_only and message.user_id not in self.admins:
-            text = "That command is for the bot's administrators."
-        else:
-            text = await command.handler(message)
-        await self.pipeline.send_text(message, text, f"command:{command.name}")
-        await self.pipeline.store.set_status(message.id, Status.DONE)
+            return "That command is for the bot's administrators."
+        return await command.handler(message)
 
     async def _help(self, message: Message) -> str:
         lines = [
@@ -72,11 +74,11 @@ class ChatCommands:
         return "Talk to me in plain words. Commands:\n" + "\n".join(lines)
 
     async def _reset(self, message: Message) -> str:
-        await self.pipeline.store.reset(message.conversation_id)
+        await self.store.reset(message.conversation_id)
         return "Done - I've forgotten this conversation. Let's start again."
 
     async def _rate(self, message: Message, score: float) -> str:
-        store = self.pipeline.store
+        store = self.store
         reply = await store.last_reply(message.conversation_id)
         if reply is None:
             return "There is no reply of mine to rate yet."

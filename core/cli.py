@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +15,9 @@ from .extras import MissingExtra, extra_of
 from .logs import setup_logging
 from .ops_commands import doctor, new_plugin
 from .redaction import redact
+
+if TYPE_CHECKING:
+    from .assembly import Role
 
 
 class CliState:
@@ -128,12 +130,12 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> N
     ctx.obj = CliState(config_path, overrides)
 
 
-def _run_bot(config: InterplayConfig, make: Callable[[], Any] | None = None) -> None:
-    from .app import Bot
+def _run_bot(config: InterplayConfig, role: Role = "all", name: str | None = None) -> None:
+    from .assembly import build_bot
     from .runner import run
 
     setup_logging(config.interplay.log_level, config.interplay.log_json)
-    run((make() if make else Bot(config)).run_forever())
+    run(build_bot(config, role=role, name=name).run_forever())
 
 
 @cli.command()
@@ -178,9 +180,7 @@ def run(obj: CliState, role: str | None, name: str | None) -> None:
     """Run the bot on every channel enabled in [pipeline] channels."""
     config = obj.config
     if role == "ingress" or (role is None and config.bus.backend == "redis"):
-        from .scale.ingress import IngressBot
-
-        _run_bot(config, lambda: IngressBot(config, name=name))
+        _run_bot(config, "ingress", name)
     else:
         _run_bot(config)
 
@@ -190,10 +190,7 @@ def run(obj: CliState, role: str | None, name: str | None) -> None:
 @click.pass_obj
 def worker(obj: CliState, name: str | None) -> None:
     """Answer messages from the Redis streams: analyzers, skills and the generator (scale-out)."""
-    from .scale.worker import WorkerBot
-
-    config = obj.config
-    _run_bot(config, lambda: WorkerBot(config, name=name))
+    _run_bot(obj.config, "worker", name)
 
 
 @cli.command("check-config")

@@ -84,6 +84,7 @@ class PipelineSettings(Strict):
     analyzers: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
     generator: str = "echo"
+    routing_analyzer: str = "intent"  # whose label picks the skills (Skill.intents) and marks rephrases
 
 
 class ObservabilitySettings(Strict):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .messages import Annotation, Conversation, Feedback, Message, Reply
+from .messages import Annotation, Conversation, Feedback, Message, Reply, ReplySource
 
 if TYPE_CHECKING:
     from .store.base import ConversationStore
@@ -29,11 +29,18 @@ class PluginSettings(BaseModel):
 class PluginContext:
     """What the core hands every plugin: the store, the data directory and app-level settings."""
 
-    def __init__(self, store: ConversationStore, data_dir: Path, config: Any) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        data_dir: Path,
+        config: Any,
+        request_stop: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.data_dir = data_dir
         self.config = config
-        self.request_stop: Callable[[], None] = lambda: None  # set by the bot: ends `interplay run`
+        # ends `interplay run` (a console that reached end of input)
+        self.request_stop: Callable[[], None] = request_stop or (lambda: None)
 
 
 class Plugin:
@@ -97,7 +104,7 @@ class ReplyStream:
     ) -> None:
         self.message = message
         self.id = reply_id
-        self.source = source
+        self.source = ReplySource.parse(source)  # what produced it: `.kind`, `.name`, `.rated`
         self.model_version = model_version
         self.text = ""
         self._chunks = chunks

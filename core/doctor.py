@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 
 from .config import InterplayConfig
 from .errors import InterplayError
-from .ort_probe import cuda_problem, ort_build
+from .model_dir import cuda_problem, manifest_problem, ort_build
 from .redaction import redact
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -143,7 +143,7 @@ def models(config: InterplayConfig) -> Iterator[Finding]:
     if not manifests:
         yield Finding(WARN, "models", f"no model directories in {root}", "run `interplay models prepare`")
     for path in manifests:
-        problem = manifest_problem(path)
+        problem = manifest_problem(path.parent)
         where = str(path.parent.relative_to(root)) or "."
         if problem:
             yield Finding(
@@ -151,28 +151,6 @@ def models(config: InterplayConfig) -> Iterator[Finding]:
             )
         else:
             yield Finding(OK, "model", f"{where} ({_describe(path)})")
-
-
-def manifest_problem(path: Path) -> str:
-    """What is wrong with one manifest.json (parse, kind, the model file, listed sizes); "" if sound."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return f"manifest.json is unreadable ({type(exc).__name__})"
-    if not isinstance(data, dict) or not data.get("kind"):
-        return "manifest.json has no 'kind'"
-    model_file = path.parent / str(data.get("model_file", "model.onnx"))
-    if not model_file.is_file():
-        return f"{model_file.name} is missing"
-    files = data.get("files")
-    for name, info in files.items() if isinstance(files, dict) else []:
-        size = info.get("size") if isinstance(info, dict) else None
-        file = path.parent / name
-        if not file.is_file():
-            return f"{name} is missing"
-        if isinstance(size, int) and file.stat().st_size != size:
-            return f"{name} has {file.stat().st_size} bytes, the manifest says {size}"
-    return ""
 
 
 def _describe(path: Path) -> str:

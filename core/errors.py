@@ -33,6 +33,10 @@ def startup_line(kind: str, name: str, exc: BaseException) -> str:
     return why if why.startswith(prefix) else f"{prefix} could not start: {why}"
 
 
+class BusClosed(InterplayError):
+    """The bot is shutting down and takes no new messages: leave the message unacknowledged upstream."""
+
+
 class StoreError(InterplayError):
     """The conversation store cannot be opened or migrated."""
 

@@ -42,3 +42,22 @@ def register_generators(register: Any, config: Any) -> None:
 @hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands or groups to the `interplay` command line (`cli` is a click.Group)."""
+
+
+@hookspec
+def register_chat_commands(
+    register: Any, config: Any, store: Any, state: Any, bus: Any, stages: Any, models: Any
+) -> None:
+    """Register commands people type in any channel, such as `/forget`.
+
+    Call `register(name, help, handler, admin_only=False)`: `name` without the slash, `handler`
+    an `async def handler(message) -> str` whose answer is sent back (and kept out of the history).
+    Take only the arguments you use: `config` (`InterplayConfig`), `store` (`ConversationStore`),
+    `state` (`BotState`: plugin states and error counts), `bus` (`BusBackend`: its load),
+    `stages` (the analyzers, skills and generator being served), `models` (the `ModelSwapper`,
+    None when hot swap is off).
+
+    The built-in `/forget`, `/optout`, `/optin`, `/reload` and `/status` are registered by
+    default plugins with `@hookimpl(trylast=True)`: a plugin that registers the same name
+    replaces the built-in one.
+    """

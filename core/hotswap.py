@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from . import model_registry as registry
 from .config import InterplayConfig
-from .contracts import Generator, Plugin
+from .contracts import Analyzer, Generator, Plugin
 from .errors import InterplayError
 from .messages import Conversation, Message
-
-if TYPE_CHECKING:
-    from .app import Bot
+from .model_dir import registry
+from .state import BotState, Stages
+from .tasks import BackgroundTasks
 
 log = logging.getLogger("interplay.hotswap")
 WARMUP_TEXT = "Hello!"
@@ -64,6 +63,10 @@ class GeneratorSlot(Generator):
     def busy(self, generator: Generator) -> bool:
         return self.open_streams.get(id(generator), 0) > 0
 
+    def swap(self, new: Generator) -> None:
+        """Serve `new` from the next reply on; replies already streaming finish on the old one."""
+        self.inner = new
+
     async def start(self) -> None:
         await self.inner.start()
 
@@ -86,34 +89,39 @@ async def warm_up(generator: Generator, timeout: float) -> None:
             await aclose()
 
 
-class ModelSwapper:
-    """Watches the model registries of the enabled model plugins and swaps in promoted versions."""
+Build = Callable[[str, str, InterplayConfig], Plugin]  # (kind, name, config) -> a new, unstarted plugin
 
-    def __init__(self, bot: Bot, config: InterplayConfig) -> None:
-        self.bot = bot
+
+class ModelSwapper:
+    """Watches the model registries of the enabled model plugins and swaps in promoted versions.
+
+    `stages` is what the pipeline runs (its generator a `GeneratorSlot`), `state` what the bot
+    stops at shutdown, `build` makes the new plugin from a config pointing at the new model.
+    """
+
+    def __init__(self, config: InterplayConfig, stages: Stages, state: BotState, build: Build) -> None:
         self.config = config  # as configured: where the registries are, what "no promotion" means
-        self.slot: GeneratorSlot | None = None
+        self.stages = stages
+        self.state = state
+        self.build = build
+        generator = stages.generator
+        self.slot = generator if isinstance(generator, GeneratorSlot) else None
         self.served: dict[str, str | None] = {}  # plugin -> registry path being served
         self.stamps: dict[str, float] = {}
         self.history: list[dict[str, Any]] = []  # swaps done: plugin, from, to, seconds
         self._lock = asyncio.Lock()
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._retiring = BackgroundTasks("hot swap")
+        for name in self.models():
+            self.served[name] = self._registry_path(name)
+            self.stamps[name] = self._stamp(name)
 
     def models(self) -> list[str]:
         """Model plugins whose registries are watched: the generator and the analyzers."""
         pipe = self.config.pipeline
         return [n for n in (pipe.generator, *pipe.analyzers) if n]
 
-    def attach(self) -> None:
-        """Put the generator in a slot and remember what is served now."""
-        pipeline = self.bot.pipeline
-        assert pipeline is not None
-        if pipeline.generator is not None and not isinstance(pipeline.generator, GeneratorSlot):
-            self.slot = GeneratorSlot(pipeline.generator)
-            pipeline.generator = self.slot
-        for name in self.models():
-            self.served[name] = self._registry_path(name)
-            self.stamps[name] = self._stamp(name)
+    def kind_of(self, name: str) -> str:
+        return "generator" if name == self.config.pipeline.generator else "analyzer"
 
     def _registry_path(self, name: str) -> str | None:
         try:
@@ -164,38 +172,35 @@ class ModelSwapper:
         return f"{name}: now serving {version}"
 
     async def _swap(self, name: str, config: InterplayConfig) -> str | None:
-        pipeline = self.bot.pipeline
-        assert pipeline is not None
-        kind = "generator" if self.slot is not None and name == self.slot.name else "analyzer"
-        new = self.bot.registry.build(kind, name, config, self.bot.context)
+        new = self.build(self.kind_of(name), name, config)
         try:
             await new.start()
             if isinstance(new, Generator):
-                await warm_up(new, self.bot.config.bus.generation_timeout)
+                await warm_up(new, self.config.bus.generation_timeout)
         except BaseException:
             await new.stop()
             raise
-        if isinstance(new, Generator) and self.slot is not None:
-            old: Plugin = self.slot.inner
-            self.slot.inner = new  # the swap: one assignment on the event loop
-            self._retire(old, lambda: self.slot is not None and self.slot.busy(old))  # type: ignore[arg-type]
-            self._replace_started(old, new)
+        if isinstance(new, Generator):
+            slot = self.slot
+            if slot is None:
+                await new.stop()
+                raise InterplayError(f"generator {name!r} is not in a hot-swap slot (hot swap was off)")
+            old_generator = slot.inner
+            slot.swap(new)  # one assignment on the event loop
+            self._retire(old_generator, lambda: slot.busy(old_generator))
             return new.model_version
-        old = next(a for a in pipeline.analyzers if a.name == name)
-        pipeline.analyzers = [new if a is old else a for a in pipeline.analyzers]  # type: ignore[misc]
-        self._retire(old, lambda: False, grace=self.bot.config.bus.analyzer_timeout)
-        self._replace_started(old, new)
+        assert isinstance(new, Analyzer)
+        old = next(a for a in self.stages.analyzers if a.name == name)
+        self.stages.replace_analyzer(old, new)
+        self.state.replaced(old, new)
+        self._retire(old, lambda: False, grace=self.config.bus.analyzer_timeout)
         return getattr(new, "model_version", None) or name
 
-    def _replace_started(self, old: Plugin, new: Plugin) -> None:
-        started = self.bot.started
-        self.bot.started = [new if p is old else p for p in started]
-
-    def _retire(self, old: Plugin, busy: Any, grace: float = 0.0) -> None:
+    def _retire(self, old: Plugin, busy: Callable[[], bool], grace: float = 0.0) -> None:
         """Stop the old model once nothing streams from it any more (bounded by the timeout)."""
 
         async def retire() -> None:
-            deadline = time.monotonic() + self.bot.config.bus.generation_timeout
+            deadline = time.monotonic() + self.config.bus.generation_timeout
             await asyncio.sleep(grace)
             # polling every 50 ms is simpler than an event per model, and a swap is rare
             while busy() and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -205,11 +210,8 @@ class ModelSwapper:
             except Exception:
                 log.exception("the replaced %s model failed to stop cleanly", old.name)
 
-        task = asyncio.get_running_loop().create_task(retire())
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        self._retiring.spawn(retire(), name=f"interplay-retire-{old.name}")
 
     async def stop(self) -> None:
         """Let retiring models finish and stop."""
-        if self._retiring:
-            await asyncio.gather(*self._retiring, return_exceptions=True)
+        await self._retiring.wait()

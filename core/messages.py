@@ -59,9 +59,49 @@ class Message:
 
     @property
     def intent(self) -> str | None:
-        """The label of the `intent` annotation, if any."""
+        """The label of the `intent` annotation, if any (skills follow `[pipeline] routing_analyzer`)."""
         ann = self.annotations.get("intent")
         return ann.label if ann else None
+
+
+SourceKind = Literal["generator", "skill", "command", "fallback", "busy", "limited"]
+RATED_KINDS = frozenset({"generator", "skill"})  # what the people rating a reply can teach the bot about
+
+
+class ReplySource(str):
+    """What produced a reply: `ReplySource("generator", "onnx")`, `ReplySource("busy")`.
+
+    A `str` ("generator:onnx", "busy") so it is stored, logged and compared as before; `kind` and
+    `name` read it without splitting strings. `rated` is the one rule for rating buttons in every
+    channel: only replies a generator or a skill produced, which the core stores with the message.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, kind: str, name: str = "") -> ReplySource:
+        return super().__new__(cls, f"{kind}:{name}" if name else kind)
+
+    @classmethod
+    def parse(cls, value: str) -> ReplySource:
+        """`"skill:weather"` (as stored) -> ReplySource("skill", "weather")."""
+        if isinstance(value, ReplySource):
+            return value
+        kind, _, name = value.partition(":")
+        return cls(kind, name)
+
+    @property
+    def kind(self) -> str:
+        return self.partition(":")[0]
+
+    @property
+    def name(self) -> str:
+        """The plugin or command that produced it ("" for fallback, busy and limited replies)."""
+        return self.partition(":")[2]
+
+    @property
+    def rated(self) -> bool:
+        """Whether the channel offers rating buttons (never for commands, fallback, busy or limited)."""
+        return self.kind in RATED_KINDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,20 +5,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol
 
 from .chat_commands import ChatCommands
 from .config import BusSettings
-from .contracts import Analyzer, Channel, Generator, ReplyStream, Skill
+from .contracts import Analyzer, Generator, ReplyStream, Skill
 from .errors import PluginError, Undeliverable
-from .messages import Annotation, Conversation, Message, Reply, new_id
+from .messages import Annotation, Conversation, Message, Reply, ReplySource, new_id
 from .observability import NULL_OBSERVER, PipelineObserver
 from .signals import ImplicitSignals
+from .state import Stages
 from .store.base import ConversationStore, Status
 
 log = logging.getLogger("interplay.pipeline")
 
 ErrorHook = Callable[[str, BaseException], None]
+
+
+class ReplyOutlet(Protocol):
+    """Where the pipeline sends a reply: a `Channel`, or in a scaled-out worker its outbound stream."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def send(self, reply: ReplyStream) -> None: ...
+
+    async def delivered(self, message: Message, reply: Reply) -> None: ...
 
 
 async def _once(text: str) -> AsyncIterator[str]:
@@ -31,31 +44,47 @@ class Pipeline:
     def __init__(
         self,
         store: ConversationStore,
-        channels: dict[str, Channel],
+        channels: Mapping[str, ReplyOutlet],
         settings: BusSettings,
+        stages: Stages,
+        commands: ChatCommands,
         *,
-        analyzers: Sequence[Analyzer] = (),
-        skills: Sequence[Skill] = (),
-        generator: Generator | None = None,
         history_turns: int = 20,
+        routing_analyzer: str = "intent",
         on_error: ErrorHook | None = None,
+        observer: PipelineObserver = NULL_OBSERVER,
+        signals: ImplicitSignals | None = None,
     ) -> None:
         self.store = store
-        self.channels = channels
+        self.channels = channels  # open channels by name (read on every reply: they open after this)
         self.settings = settings
-        self.analyzers = list(analyzers)
-        self.skills = list(skills)
-        self.generator = generator
+        self.stages = stages
         self.history_turns = history_turns
-        self.commands = ChatCommands(self)
+        self.routing_analyzer = routing_analyzer  # its label picks the skills ([pipeline] routing_analyzer)
+        self.commands = commands
         self.on_error = on_error or (lambda plugin, exc: None)
-        self.observer: PipelineObserver = NULL_OBSERVER  # metrics, when [observability] is enabled
-        self.signals: ImplicitSignals | None = None  # weak labels from the next turn (core/signals.py)
+        self.observer = observer  # metrics, when [observability] is enabled
+        self.signals = signals  # weak labels from the next turn (core/signals.py)
+
+    @property
+    def analyzers(self) -> list[Analyzer]:
+        return self.stages.analyzers
+
+    @property
+    def skills(self) -> list[Skill]:
+        return self.stages.skills
+
+    @property
+    def generator(self) -> Generator | None:
+        return self.stages.generator
 
     async def handle(self, message: Message) -> None:
         """Answer one message; never raises for a plugin's fault."""
-        if self.commands.is_command(message):
-            await self.commands.run(message)
+        command = self.commands.parse(message)
+        if command is not None:  # the exchange stays out of the history
+            text = await self.commands.answer(command, message)
+            await self.send_text(message, text, ReplySource("command", command.name))
+            await self.store.set_status(message.id, Status.DONE)
             return
         started = time.perf_counter()
         latency: dict[str, float] = {}
@@ -82,18 +111,19 @@ class Pipeline:
         await self._record(message, stream, latency)
 
     async def _analyze(self, message: Message, latency: dict[str, float]) -> Message:
-        if not self.analyzers:
+        analyzers = self.stages.analyzers  # one list for the whole message, even across a swap
+        if not analyzers:
             return message
         stage = time.perf_counter()
         loop = asyncio.get_running_loop()
-        tasks = [loop.create_task(a.analyze(message)) for a in self.analyzers]
+        tasks = [loop.create_task(a.analyze(message)) for a in analyzers]
         try:  # one deadline for all: a late or failing analyzer only drops its own tag
             async with asyncio.timeout(self.settings.analyzer_timeout):
                 await asyncio.gather(*tasks, return_exceptions=True)
         except TimeoutError:
             pass
         found: dict[str, Annotation] = {}
-        for task, analyzer in zip(tasks, self.analyzers, strict=True):
+        for task, analyzer in zip(tasks, analyzers, strict=True):
             if not task.done() or task.cancelled():
                 task.cancel()
                 log.warning(
@@ -112,10 +142,13 @@ class Pipeline:
         latency["analyze"] = time.perf_counter() - stage
         return message.annotated(found) if found else message
 
-    async def _choose(self, conversation: Conversation) -> tuple[AsyncIterator[str], str, str | None]:
+    async def _choose(
+        self, conversation: Conversation
+    ) -> tuple[AsyncIterator[str], ReplySource, str | None]:
         """The first skill that answers wins; otherwise the generator streams the reply."""
-        intent = conversation.message.intent
-        for skill in self.skills:
+        routing = conversation.message.annotations.get(self.routing_analyzer)
+        intent = routing.label if routing is not None else None
+        for skill in self.stages.skills:
             if skill.intents and intent not in skill.intents:
                 continue
             try:
@@ -124,16 +157,17 @@ class Pipeline:
             except Exception as exc:
                 log.exception("skill %r failed", skill.name)
                 self.on_error(skill.name, exc)
-                return _once(self.settings.fallback_reply), "fallback", None
+                return _once(self.settings.fallback_reply), ReplySource("fallback"), None
             if answer is not None:
-                return _once(answer), f"skill:{skill.name}", None
-        if self.generator is None:
-            return _once(self.settings.fallback_reply), "fallback", None
-        generator = self.generator
-        return generator.stream(conversation), f"generator:{generator.name}", generator.model_version
+                return _once(answer), ReplySource("skill", skill.name), None
+        generator = self.stages.generator
+        if generator is None:
+            return _once(self.settings.fallback_reply), ReplySource("fallback"), None
+        source = ReplySource("generator", generator.name)
+        return generator.stream(conversation), source, generator.model_version
 
     async def _guard(
-        self, chunks: AsyncIterator[str], source: str, message: Message, latency: dict[str, float]
+        self, chunks: AsyncIterator[str], source: ReplySource, message: Message, latency: dict[str, float]
     ) -> AsyncIterator[str]:
         """Apply the generation timeout; turn a failure into the fallback text."""
         started = time.perf_counter()
@@ -150,11 +184,11 @@ class Pipeline:
                     yield delta
         except TimeoutError as exc:
             log.warning("%s timed out after %.0fs", source, self.settings.generation_timeout)
-            self.on_error(source.split(":")[-1], exc)
+            self.on_error(source.name or source.kind, exc)
             yield self._fallback_tail(produced)
         except Exception as exc:
             log.exception("%s failed", source)
-            self.on_error(source.split(":")[-1], exc)
+            self.on_error(source.name or source.kind, exc)
             yield self._fallback_tail(produced)
         finally:
             await _aclose(iterator)

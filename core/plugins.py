@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata as md
 import inspect
 import logging
@@ -15,8 +16,10 @@ import pluggy
 from pydantic import ValidationError
 
 from . import hookspecs
+from .chat_commands import ChatCommand, Handler
 from .config import InterplayConfig, describe_validation_error, register_settings_model
 from .contracts import Plugin, PluginContext
+from .defaults import DEFAULT_PLUGINS
 from .errors import PluginError
 from .extras import PLUGIN_EXTRAS, MissingExtra, extra_of
 
@@ -88,6 +91,8 @@ class PluginRegistry:
         self.infos: dict[str, PluginInfo] = {}
         self.components: dict[str, dict[str, type[Plugin]]] = {kind: {} for kind in KINDS}
         self._owner: dict[tuple[str, str], str] = {}
+        for module_name in DEFAULT_PLUGINS:  # always there, like datasette's; not listed as plugins
+            self.pm.register(importlib.import_module(module_name), name=module_name)
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Import every installed plugin; a failing one is recorded by name, the rest load."""
@@ -219,6 +224,41 @@ class PluginRegistry:
         """`[plugins.X]` tables that no installed component is named after (typos)."""
         names = {n for per_kind in self.components.values() for n in per_kind}
         return sorted(set(config.plugins) - names)
+
+    def chat_commands(self, **args: Any) -> list[ChatCommand]:
+        """Call `register_chat_commands` (plugins first, defaults last); the first of a name wins.
+
+        `args` are the hook's arguments; each implementation gets the ones it names.
+        """
+        found: dict[str, tuple[ChatCommand, str]] = {}
+        for impl in reversed(self.pm.hook.register_chat_commands.get_hookimpls()):  # pluggy's call order
+
+            def register(
+                name: str,
+                help: str,
+                handler: Handler,
+                *,
+                admin_only: bool = False,
+                _owner: str = impl.plugin_name,
+            ) -> None:
+                name = name.lstrip("/")
+                if name in found:
+                    previous = found[name][1]
+                    log.debug("chat command /%s of %r is replaced by %r's", name, _owner, previous)
+                    return
+                found[name] = (ChatCommand(name, help, handler, admin_only), _owner)
+
+            try:
+                impl.function(*[register if a == "register" else args[a] for a in impl.argnames])
+            except Exception as exc:  # like register_commands: reported, the other plugins' commands work
+                log.error(
+                    "plugin %r: register_chat_commands failed: %s: %s",
+                    impl.plugin_name,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=not isinstance(exc, PluginError),
+                )
+        return [command for command, _ in found.values()]
 
     def commands(self, cli: Any) -> None:
         """Let plugins add their CLI commands; a failing plugin is reported, the rest load."""

@@ -60,9 +60,12 @@ def _confident(annotation: Annotation | None, threshold: float) -> str | None:
 class ImplicitSignals:
     """Turns the user's next message into weak labels for the reply before it."""
 
-    def __init__(self, store: ConversationStore, settings: FeedbackSettings) -> None:
+    def __init__(
+        self, store: ConversationStore, settings: FeedbackSettings, routing_analyzer: str = "intent"
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.routing_analyzer = routing_analyzer  # the same confident label makes a looser rephrase
 
     def signals(self, message: Message, previous: Turn | None, reply: Turn) -> list[Signal]:
         """What `message` says about `reply` (the bot's answer to `previous`)."""
@@ -85,8 +88,9 @@ class ImplicitSignals:
         if len(words(message.text)) < MIN_REPHRASE_WORDS:
             return False
         score = similarity(message.text, previous.text)
-        intent = _confident(message.annotations.get("intent"), s.sentiment_min_confidence)
-        if intent is not None and intent == _confident(previous.annotations.get("intent"), 0.0):
+        routing = self.routing_analyzer
+        intent = _confident(message.annotations.get(routing), s.sentiment_min_confidence)
+        if intent is not None and intent == _confident(previous.annotations.get(routing), 0.0):
             score += (1.0 - score) / 2  # the same confident intent makes a looser wording count
         return score >= s.rephrase_similarity
 

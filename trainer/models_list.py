@@ -58,10 +58,8 @@ def served_directory(config: InterplayConfig, plugin: str, root: Path, cuda: boo
 
 
 def _cuda_usable() -> bool:
-    try:
-        from interplay.plugins.onnx_generator.session import cuda_usable
-    except ImportError:  # no ONNX Runtime here: nothing is served on any device
-        return False
+    from interplay.core.model_dir import cuda_usable  # False without ONNX Runtime: nothing runs on CUDA
+
     return cuda_usable()
 
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics for one bot: counters fed by the pipeline, gauges read from the bot when scraped."""
+"""Prometheus metrics for one bot: counters fed by the pipeline, gauges read from its state when scraped."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..contracts import Submitted
-from ..messages import Message, Reply
+from ..messages import Message, Reply, ReplySource
 from . import PipelineObserver
 
 if TYPE_CHECKING:
-    from ..app import Bot
+    from ..bus import BusBackend
+    from ..state import BotState, Stages
 
 # From a fast skill (a millisecond) to a long generated reply (two minutes).
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -23,13 +24,13 @@ STAGES = ("analyze", "skills", "first_token", "generate", "total")
 
 def source_kind(source: str) -> str:
     """`generator:onnx` -> `generator`: keeps label values few whatever the plugin names."""
-    return source.split(":", 1)[0]
+    return ReplySource.parse(source).kind
 
 
 class BotMetrics(PipelineObserver):
     """Pipeline observer that counts into its own registry (one per bot, so tests can run many)."""
 
-    def __init__(self, bot: Bot, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.received_total = Counter(
@@ -66,7 +67,6 @@ class BotMetrics(PipelineObserver):
             ["generator"],
             registry=r,
         )
-        r.register(BotStateCollector(bot))
         # labels() validates and locks on every call: the hot path keeps the children it made
         self._stages = {stage: self.stage_seconds.labels(stage) for stage in STAGES}
         self._children: dict[tuple[Any, ...], Any] = {}
@@ -90,8 +90,9 @@ class BotMetrics(PipelineObserver):
                 child.observe(seconds)
 
     def generated(self, source: str, deltas: int, seconds: float) -> None:
-        kind, _, name = source.partition(":")
-        if kind != "generator" or not name:
+        parsed = ReplySource.parse(source)
+        name = parsed.name
+        if parsed.kind != "generator" or not name:
             return
         self._child(self.tokens_total, name).inc(deltas)
         self._child(self.generation_seconds, name).inc(seconds)
@@ -102,25 +103,26 @@ class BotMetrics(PipelineObserver):
 class BotStateCollector(Collector):
     """Reads queue depths, error counts, plugin states and model versions at scrape time."""
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, state: BotState, bus: BusBackend, stages: Stages) -> None:
+        self.state = state
+        self.bus = bus
+        self.stages = stages
 
     def collect(self) -> Iterator[Any]:
-        bot = self.bot
+        state, bus = self.state, self.bus
         pending = GaugeMetricFamily("interplay_bus_pending", "Messages accepted but not yet answered")
         conversations = GaugeMetricFamily(
             "interplay_bus_conversations", "Conversations with messages queued or in progress"
         )
         processed = CounterMetricFamily("interplay_messages_processed", "Messages the bus has finished")
-        bus = bot.bus
-        pending.add_metric([], bus.pending if bus else 0)
-        conversations.add_metric([], bus.conversations if bus else 0)
-        processed.add_metric([], bus.processed if bus else 0)
+        pending.add_metric([], bus.pending)
+        conversations.add_metric([], bus.conversations)
+        processed.add_metric([], bus.processed)
         yield from (pending, conversations, processed)
         errors = CounterMetricFamily(
             "interplay_plugin_errors", "Plugin failures, by plugin", labels=["plugin"]
         )
-        for plugin, count in sorted(bot.errors.items()):
+        for plugin, count in sorted(state.errors.items()):
             errors.add_metric([plugin], count)
         yield errors
         yield self._plugins()
@@ -130,7 +132,7 @@ class BotStateCollector(Collector):
         up = GaugeMetricFamily(
             "interplay_plugin_up", "1 when an enabled plugin is running", labels=["plugin"]
         )
-        for plugin, state in sorted(self.bot.status.items()):
+        for plugin, state in sorted(self.state.status.items()):
             up.add_metric([plugin], 1.0 if state == "running" else 0.0)
         return up
 
@@ -138,8 +140,8 @@ class BotStateCollector(Collector):
         info = GaugeMetricFamily(
             "interplay_model_info", "Model versions in use (value 1)", labels=["plugin", "kind", "version"]
         )
-        for plugin in [*self.bot.analyzers, *self.bot.skills, self.bot.generator]:
-            version = getattr(plugin, "model_version", None) if plugin is not None else None
+        for plugin in self.stages.models():
+            version = getattr(plugin, "model_version", None)
             if version:
-                info.add_metric([plugin.name, plugin.kind, str(version)], 1.0)  # type: ignore[union-attr]
+                info.add_metric([plugin.name, plugin.kind, str(version)], 1.0)
         return info

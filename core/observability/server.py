@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -11,34 +12,48 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import InterplayError
 from ..redaction import redact
-from .metrics import BotMetrics
 
 if TYPE_CHECKING:
-    from ..app import Bot
+    from prometheus_client import CollectorRegistry
+
+    from ..bus import BusBackend
+    from ..config import PipelineSettings
+    from ..state import BotState
+    from ..store.base import ConversationStore
 
 log = logging.getLogger("interplay.observability")
 STORE_PROBE_TIMEOUT = 2.0  # seconds; a store slower than this is not ready for traffic
 
 
-async def readiness(bot: Bot) -> dict[str, str]:
+class Readiness:
     """What `/readyz` checks, each "ok"/"running" or why not: store, channels, generator, bus."""
-    checks: dict[str, str] = {"store": await _probe_store(bot)}
-    pipe = bot.config.pipeline
-    for name in pipe.channels:
-        state = bot.status.get(name, "starting")
-        # "running" is set when the plugin starts; it takes traffic once the bot has wired it up
-        checks[f"channel:{name}"] = state if name in bot.channels or state != "running" else "starting"
-    if pipe.generator:
-        checks[f"generator:{pipe.generator}"] = bot.status.get(pipe.generator, "starting")
-    bus = bot.bus
-    checks["bus"] = "starting" if bus is None else ("closing" if bus._closed else "ok")
-    return {key: redact(value) for key, value in checks.items()}
+
+    def __init__(
+        self, store: ConversationStore, pipeline: PipelineSettings, state: BotState, bus: BusBackend
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.state = state
+        self.bus = bus
+
+    async def __call__(self) -> dict[str, str]:
+        checks: dict[str, str] = {"store": await _probe_store(self.store)}
+        status = self.state.status
+        for name in self.pipeline.channels:
+            state = status.get(name, "starting")
+            # "running" is set when the plugin starts; it takes traffic once its channel is open
+            opened = name in self.state.channels or state != "running"
+            checks[f"channel:{name}"] = state if opened else "starting"
+        if self.pipeline.generator:
+            checks[f"generator:{self.pipeline.generator}"] = status.get(self.pipeline.generator, "starting")
+        checks["bus"] = "closing" if self.bus.closed else ("ok" if self.state.serving else "starting")
+        return {key: redact(value) for key, value in checks.items()}
 
 
-async def _probe_store(bot: Bot) -> str:
+async def _probe_store(store: ConversationStore) -> str:
     try:
         async with asyncio.timeout(STORE_PROBE_TIMEOUT):
-            await bot.store.history("readyz-probe", 1)
+            await store.history("readyz-probe", 1)
     except Exception as exc:  # any failure means "not ready"; the reason is shown, not raised
         return f"failed: {type(exc).__name__}: {exc}"
     return "ok"
@@ -51,9 +66,16 @@ def is_ready(checks: dict[str, str]) -> bool:
 class OperationsServer:
     """aiohttp server bound to `[observability] host:port`, started and stopped with the bot."""
 
-    def __init__(self, bot: Bot, metrics: BotMetrics, host: str, port: int, max_request_bytes: int) -> None:
-        self.bot = bot
+    def __init__(
+        self,
+        metrics: CollectorRegistry,
+        readiness: Callable[[], Awaitable[dict[str, str]]],
+        host: str,
+        port: int,
+        max_request_bytes: int,
+    ) -> None:
         self.metrics = metrics
+        self.readiness = readiness
         self.host = host
         self.port = port
         self.app = web.Application(client_max_size=max_request_bytes)
@@ -90,14 +112,14 @@ class OperationsServer:
             self._runner = None
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        body = generate_latest(self.metrics.registry)
+        body = generate_latest(self.metrics)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        checks = await readiness(self.bot)
+        checks = await self.readiness()
         ready = is_ready(checks)
         body: dict[str, Any] = {"ready": ready, "checks": checks}
         return web.json_response(body, status=200 if ready else 503)

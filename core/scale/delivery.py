@@ -13,13 +13,14 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..contracts import ReplyStream
-from ..messages import Message, Reply
+from ..messages import Message, Reply, ReplySource
 from ..pipeline import Pipeline
+from ..tasks import BackgroundTasks
 from . import scripts
 from .codec import load_message, load_reply
 from .keys import stop_if_cancelled
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .store import RedisStore
 
 log = logging.getLogger("interplay.scale.delivery")
+FALLBACK = ReplySource("fallback")
 SENT_TTL = 86400  # seconds; a worker repeats a reply only while its message is unacknowledged
 READ_BLOCK_MS = 1000
 POSITION_EVERY = 1.0  # seconds between saves of the read position while replies flow
@@ -58,7 +60,7 @@ class ReplyRouter:
         self.stream = stream
         self.stall = stall  # seconds without a chunk before a live reply is given up
         self.live: dict[str, Live] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = BackgroundTasks("the reply router")
         self.finished = 0
         self.stopping = False
         self.progress = asyncio.Event()  # set whenever a reply is finished (drain waits on it)
@@ -183,7 +185,7 @@ class ReplyRouter:
         live = self.live.pop(message.id, None)
         if live is not None:
             live.queue.put_nowait(None)
-            self._spawn(self._finish(live.task, live.stream, message, reply))
+            self.tasks.spawn(self._finish(live.task, live.stream, message, reply))
         elif await self._claim(message.id, entry_id):
             stream = ReplyStream(
                 message,
@@ -192,7 +194,7 @@ class ReplyRouter:
                 source=reply.source,
                 model_version=reply.model_version,
             )
-            self._spawn(self._finish(self._deliver_in_order(stream), stream, message, reply))
+            self.tasks.spawn(self._finish(self._deliver_in_order(stream), stream, message, reply))
 
     async def _abort(self, entry_id: str, message: Message) -> None:
         live = self.live.pop(message.id, None)
@@ -201,14 +203,14 @@ class ReplyRouter:
             live.queue.put_nowait(f" … ({fallback})")
             live.queue.put_nowait(None)
             reply = Reply(
-                message.id, message.conversation_id, message.channel, "", "fallback", id=live.stream.id
+                message.id, message.conversation_id, message.channel, "", FALLBACK, id=live.stream.id
             )
-            self._spawn(self._finish(live.task, live.stream, message, reply))
+            self.tasks.spawn(self._finish(live.task, live.stream, message, reply))
         elif await self._claim(message.id, entry_id):
-            self._spawn(self._fixed(message, fallback))
+            self.tasks.spawn(self._fixed(message, fallback))
 
     async def _fixed(self, message: Message, text: str) -> None:
-        await self.pipeline.send_text(message, text, "fallback")
+        await self.pipeline.send_text(message, text, FALLBACK)
         self.finished += 1
         self.progress.set()
 
@@ -220,9 +222,9 @@ class ReplyRouter:
             self.finished += 1
             self.progress.set()
             return
-        if stream.external_id is not None and reply.source != "fallback":
+        if stream.external_id is not None and reply.source != FALLBACK:
             reply = await self.store.attach_external_id(reply, stream.external_id)
-        if reply.source == "fallback":
+        if reply.source == FALLBACK:
             from dataclasses import replace
 
             reply = replace(reply, text=stream.text)
@@ -234,11 +236,6 @@ class ReplyRouter:
                 log.exception("channel %r failed in delivered()", channel.name)
         self.finished += 1
         self.progress.set()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     async def stop(self) -> None:
         """Cancel replies still being handed out (their messages stay answered in the store)."""

@@ -11,60 +11,79 @@ import asyncio
 import contextlib
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..app import Bot
-from ..bus import BusClosed
 from ..config import InterplayConfig
 from ..contracts import Submitted
-from ..messages import Feedback, Message
-from ..pipeline import Pipeline
+from ..errors import BusClosed
+from ..limits import AdmissionGate
+from ..messages import Feedback, Message, ReplySource
 from ..store.base import Status
+from ..tasks import BackgroundTasks
 from .delivery import ReplyRouter
 from .keys import RedisUnavailable, stop_task
 from .store import RedisStore, ensure_groups
 
 if TYPE_CHECKING:
-    from ..plugins import PluginRegistry
+    from ..pipeline import Pipeline
 
 log = logging.getLogger("interplay.scale.ingress")
 
 
-class RedisIngress:
-    """The `Inbox` channels submit to when the bus runs on Redis."""
+def ingress_name(config: InterplayConfig) -> str:
+    """Stable across restarts, so a restarted ingress picks up replies addressed to it."""
+    return f"{socket.gethostname()}:{'+'.join(config.pipeline.channels)}"
 
-    def __init__(self, config: InterplayConfig, store: RedisStore, pipeline: Pipeline, name: str) -> None:
+
+class RedisIngress:
+    """The `BusBackend` of an ingress process: channels submit here, workers answer."""
+
+    def __init__(
+        self, config: InterplayConfig, store: RedisStore, name: str, *, gate: AdmissionGate | None = None
+    ) -> None:
         self.config = config
         self.settings = config.bus
         self.store = store
-        self.pipeline = pipeline
         self.name = name
-        stall = config.bus.generation_timeout + 3 * config.redis.lease_ttl
-        self.router = ReplyRouter(store, pipeline, store.keys.outbound(name), stall)
-        self.gate: Any = None  # admission limits (set by the bot's operations, when present)
+        self.gate = gate  # admission limits ([limits]) apply here, where messages arrive
+        self.stream = store.keys.outbound(name)
+        self.router: ReplyRouter | None = None  # made by start(), with the pipeline it delivers through
+        self._pipeline: Pipeline | None = None
         self._closed = False
         self._reader: asyncio.Task[None] | None = None
-        self._side: set[asyncio.Task[Any]] = set()
+        self._side = BackgroundTasks("the ingress")  # busy and limited replies
         self.accepted = 0
 
     @property
     def pending(self) -> int:
         """Messages this process accepted whose reply it has not handed out yet."""
-        return max(self.accepted - self.router.finished, 0)
+        return max(self.accepted - self.processed, 0)
 
     @property
     def conversations(self) -> int:
-        return len(self.router.live)
+        return len(self.router.live) if self.router else 0
 
     @property
     def processed(self) -> int:
-        return self.router.finished
+        return self.router.finished if self.router else 0
 
-    async def recover(self) -> int:
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("the ingress has not been started: await ingress.start(pipeline) first")
+        return self._pipeline
+
+    async def start(self, pipeline: Pipeline) -> None:
         """Resume handing out replies addressed to this process (also those sent while it was down)."""
+        self._pipeline = pipeline
+        stall = self.settings.generation_timeout + 3 * self.config.redis.lease_ttl
+        self.router = ReplyRouter(self.store, pipeline, self.stream, stall)
         await ensure_groups(self.store.client, self.store.keys)
         self._reader = asyncio.create_task(self.router.run(), name="replies")
-        return 0
 
     async def submit(self, message: Message) -> Submitted:
         """Store and enqueue in one step; returns once Redis holds the message."""
@@ -77,7 +96,7 @@ class RedisIngress:
             return Submitted.DUPLICATE
         if verdict in ("busy", "full"):  # stored with status busy, never queued
             log.info("%s: answering with the busy reply", "bus full" if verdict == "full" else "backlog full")
-            self._spawn(self.pipeline.send_text(message, self.settings.busy_reply, "busy"))
+            self._side.spawn(self.pipeline.send_text(message, self.settings.busy_reply, ReplySource("busy")))
             return Submitted.BUSY
         if verdict == "ok":  # "again": a retried call whose first run went through
             self.accepted += 1
@@ -88,7 +107,7 @@ class RedisIngress:
 
         try:
             return await self.store.accept(
-                message, enqueue=True, reply_to=self.router.stream, limits=self.settings
+                message, enqueue=True, reply_to=self.stream, limits=self.settings
             )
         except (RedisError, OSError) as exc:  # not stored: the channel must not acknowledge it upstream
             raise RedisUnavailable(
@@ -101,7 +120,7 @@ class RedisIngress:
             return Submitted.DUPLICATE
         await self.store.set_status(message.id, Status.BUSY)
         if text:
-            self._spawn(self.pipeline.send_text(message, text, "limited"))
+            self._side.spawn(self.pipeline.send_text(message, text, ReplySource("limited")))
         return getattr(Submitted, "LIMITED", Submitted.BUSY)
 
     async def feedback(self, feedback: Feedback) -> None:
@@ -110,48 +129,21 @@ class RedisIngress:
     def cancel(self, conversation_id: str) -> bool:
         return False  # the reply is produced in a worker process; it runs to its end
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._side.add(task)
-        task.add_done_callback(self._side.discard)
-
     async def drain(self, deadline: float | None = None) -> bool:
         """Take no new messages; wait up to `deadline` s for replies still coming, then stop reading."""
         self._closed = True
         deadline = self.settings.shutdown_deadline if deadline is None else deadline
         loop = asyncio.get_running_loop()
         until = loop.time() + deadline
-        while (self.pending or self.router.tasks or self._side) and loop.time() < until:
-            self.router.progress.clear()
+        router = self.router
+        while router and (self.pending or router.tasks or self._side) and loop.time() < until:
+            router.progress.clear()
             with contextlib.suppress(TimeoutError):  # re-check now and then: side tasks end silently
-                await asyncio.wait_for(self.router.progress.wait(), 0.1)
+                await asyncio.wait_for(router.progress.wait(), 0.1)
         finished = not self.pending
-        self.router.stopping = True
-        await stop_task(self._reader, "the reply reader")
-        await self.router.stop()
-        for task in list(self._side):
-            task.cancel()
-        await asyncio.gather(*self._side, return_exceptions=True)
+        if router is not None:
+            router.stopping = True
+            await stop_task(self._reader, "the reply reader")
+            await router.stop()
+        await self._side.cancel()
         return finished
-
-
-class IngressBot(Bot):
-    """A bot process that runs channels only; workers answer the messages it accepts."""
-
-    def __init__(
-        self, config: InterplayConfig, registry: PluginRegistry | None = None, *, name: str | None = None
-    ) -> None:
-        from .roles import require_redis
-
-        require_redis(config, "interplay run --role ingress")
-        empty = {"analyzers": [], "skills": [], "generator": ""}  # those run in the workers
-        config = config.model_copy(update={"pipeline": config.pipeline.model_copy(update=empty)})
-        super().__init__(config, registry, store=RedisStore.from_config(config))
-        # stable across restarts, so a restarted ingress picks up replies addressed to it
-        self.name = name or f"{socket.gethostname()}:{'+'.join(config.pipeline.channels)}"
-        self.ingress: RedisIngress | None = None
-
-    def _make_bus(self) -> Any:
-        assert self.pipeline is not None and isinstance(self.store, RedisStore)
-        self.ingress = RedisIngress(self.config, self.store, self.pipeline, self.name)
-        return self.ingress

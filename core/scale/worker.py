@@ -12,13 +12,13 @@ import asyncio
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..app import Bot
 from ..config import InterplayConfig
+from ..contracts import Submitted
+from ..errors import BusClosed
 from ..logs import message_context
-from ..messages import Message, Reply
-from ..pipeline import Pipeline
+from ..messages import Feedback, Message, Reply
 from ..store.base import Status
 from . import codec, scripts
 from .keys import GROUP, stop_task
@@ -28,7 +28,7 @@ from .partition import Partition
 from .store import WorkerStore, ensure_groups
 
 if TYPE_CHECKING:
-    from ..plugins import PluginRegistry
+    from ..pipeline import Pipeline
 
 log = logging.getLogger("interplay.scale.worker")
 
@@ -39,16 +39,20 @@ def process_name() -> str:
 
 
 class Worker:
-    """Stands where the in-process `Bus` stands in a bot: owns partitions, answers their messages."""
+    """The `BusBackend` of a worker process: owns partitions, answers their messages.
 
-    def __init__(self, config: InterplayConfig, store: WorkerStore, pipeline: Pipeline, name: str) -> None:
+    Its pipeline sends through `channels`, which put replies on the ingresses' outbound streams.
+    """
+
+    def __init__(self, config: InterplayConfig, store: WorkerStore, name: str) -> None:
         settings = config.redis
         self.config = config
         self.store = store
         self.client = store.client
         self.keys = store.keys
-        self.pipeline = pipeline
         self.name = name
+        self._pipeline: Pipeline | None = None
+        self._closed = False
         self.outbound = Outbound(self.client, self.keys, name, settings.outbound_maxlen)
         self.channels = RemoteChannels(self.outbound)
         self.capacity = asyncio.Semaphore(settings.worker_concurrency)
@@ -59,8 +63,7 @@ class Worker:
         self._finish_step = self.client.register_script(scripts.FINISH)
         self._leases_task: asyncio.Task[None] | None = None
         self._tries = 0
-        self.processed = 0
-        self.gate: Any = None  # admission limits apply at the ingress, where messages arrive
+        self.processed = 0  # admission limits apply at the ingress, where messages arrive
 
     @property
     def pending(self) -> int:
@@ -74,13 +77,29 @@ class Worker:
         stream = self.keys.inbound(number)
         return Partition(number, stream, self.client, self.name, self.handle, self.capacity)
 
-    async def recover(self) -> int:
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("the worker has not been started: await worker.start(pipeline) first")
+        return self._pipeline
+
+    async def submit(self, message: Message) -> Submitted:
+        raise BusClosed("a worker takes messages from the Redis streams, not from channels")
+
+    async def feedback(self, feedback: Feedback) -> None:
+        await self.store.add_feedback(feedback)
+
+    async def start(self, pipeline: Pipeline) -> None:
         """Join the worker pool; partitions taken over are reclaimed before anything new is read."""
+        self._pipeline = pipeline
         await ensure_groups(self.client, self.keys)
         await self.leases.tick()
         self._leases_task = asyncio.create_task(self.leases.run(), name="leases")
         log.info("worker %s serving partitions %s", self.name, sorted(self.leases.owned))
-        return 0
 
     async def handle(self, partition: int, entry_id: str, fields: dict[str, str]) -> None:
         """Answer one stream entry (once), then acknowledge it. Redis errors propagate: no ack."""
@@ -171,6 +190,7 @@ class Worker:
     async def drain(self, deadline: float | None = None) -> bool:
         """Finish in-flight messages, hand every partition back, leave the pool."""
         deadline = self.config.bus.shutdown_deadline if deadline is None else deadline
+        self._closed = True
         self.leases.stopping = True
         await stop_task(self._leases_task, "the lease keeper")
         await self.leases.stop(deadline)
@@ -179,24 +199,3 @@ class Worker:
 
 def _flat(fields: dict[str, str]) -> list[str]:
     return [x for pair in fields.items() for x in pair]
-
-
-class WorkerBot(Bot):
-    """A bot process that opens no channels and answers messages from the Redis streams."""
-
-    def __init__(
-        self, config: InterplayConfig, registry: PluginRegistry | None = None, *, name: str | None = None
-    ) -> None:
-        from .roles import require_redis
-
-        require_redis(config, "interplay worker")
-        config = config.model_copy(update={"pipeline": config.pipeline.model_copy(update={"channels": []})})
-        super().__init__(config, registry, store=WorkerStore.from_config(config))
-        self.name = name or process_name()
-        self.worker: Worker | None = None
-
-    def _make_bus(self) -> Any:
-        assert self.pipeline is not None and isinstance(self.store, WorkerStore)
-        self.worker = Worker(self.config, self.store, self.pipeline, self.name)
-        self.pipeline.channels = self.worker.channels  # type: ignore[assignment]
-        return self.worker

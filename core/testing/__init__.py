@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from interplay.core.app import Bot
+from interplay.core.assembly import build_bot
 from interplay.core.config import InterplayConfig
 from interplay.core.contracts import Analyzer, Channel, Inbox, PluginSettings, ReplyStream, Submitted
 from interplay.core.errors import StartupError
@@ -174,7 +175,7 @@ async def run_bot(
 
         extra["echo"] = echo
     registry = load_registry(cfg, extra, installed=installed)
-    bot = Bot(cfg, registry, store=store or MemoryStore())
+    bot = build_bot(cfg, registry, store=store or MemoryStore())
     try:
         await bot.start()
     except StartupError as exc:

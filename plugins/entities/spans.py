@@ -143,10 +143,3 @@ def decode(
         rows = np.where(allowed, rows, 0.0)
     best = rows.argmax(-1)
     return tags_to_spans([tags[int(i)] for i in best], ws, [float(rows[k, i]) for k, i in enumerate(best)])
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, stable for large logits."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)

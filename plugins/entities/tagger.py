@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 from interplay.core import ModelError
+from interplay.plugins.nlu.classifier import softmax
 from interplay.plugins.nlu.model_dir import Device, OnnxModel
 
-from .spans import Span, decode, softmax
+from .spans import Span, decode
 
 
 @dataclass(frozen=True, slots=True)

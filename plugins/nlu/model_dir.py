@@ -5,41 +5,17 @@ Shared by every ONNX analyzer (sequence and token classification); torch is neve
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from interplay.core import ModelError
-
-from .manifest import ModelManifest, read_manifest
+from interplay.core.model_dir import Device, ModelManifest, providers_for, read_manifest
 
 log = logging.getLogger("interplay.nlu")
-Device = Literal["auto", "cpu", "cuda"]
-
-
-def cuda_usable() -> bool:
-    """True when onnxruntime has the CUDA provider *and* the driver library loads."""
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        return False
-    try:
-        ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return False  # onnxruntime-gpu on a CPU machine: asking for CUDA would only print errors
-    return True
-
-
-def choose_providers(device: Device) -> list[str]:
-    """Execution providers for `device`; "auto" asks for CUDA only where it can load."""
-    if device == "cpu" or (device == "auto" and not cuda_usable()):
-        return ["CPUExecutionProvider"]
-    if device == "cuda" and not cuda_usable():
-        raise ModelError("device = 'cuda' but no usable CUDA GPU was found: set device = 'cpu' or 'auto'")
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+__all__ = ["Device", "OnnxModel", "create_session", "load_tokenizer"]
 
 
 def create_session(path: Path, *, threads: int = 1, device: Device = "auto") -> Any:
@@ -52,7 +28,7 @@ def create_session(path: Path, *, threads: int = 1, device: Device = "auto") -> 
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=choose_providers(device))
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers_for(device))
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelError(f"ONNX Runtime cannot load {path}: {exc}; re-export the model") from exc
 

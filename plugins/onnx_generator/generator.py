@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from interplay.core import Conversation, Generator, ModelError, PluginContext
+from interplay.core.model_dir import choose_device
 
 from . import model_dir
 from .detokenize import IncrementalDetokenizer
 from .engine import FINISH, BatchEngine, Request
 from .prompting import PromptBuilder, PromptPolicy
 from .sampling import SamplingParams
-from .session import DecoderSession, cuda_usable
+from .session import DecoderSession
 from .settings import OnnxGeneratorSettings
 from .tokenizer import ChatTokenizer
 
@@ -60,9 +61,7 @@ class OnnxGenerator(Generator):
 
     def _load(self) -> None:
         s = self.settings
-        device = s.device if s.device != "auto" else ("cuda" if cuda_usable() else "cpu")
-        if device == "cuda" and not cuda_usable():
-            raise ModelError("device = \"cuda\" but no usable CUDA GPU and libraries: set device = \"auto\"")
+        device = choose_device(s.device)  # ModelError for "cuda" where ONNX Runtime cannot use it
         precision = model_dir.choose_precision(s.precision, device == "cuda")
         self.model = model_dir.resolve(self._root(), precision, verify_sha256=s.verify_sha256)
         self.tokenizer = load_tokenizer(self.model.path)

@@ -13,15 +13,13 @@ Layout written by `interplay models prepare` (and by `interplay.trainer.lm.expor
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from interplay.core import ModelError
+from interplay.core.model_dir import MANIFEST, check_files, file_sha256, load_manifest
 
-MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 PRECISIONS = ("fp32", "int8", "fp16")
 PREPARE_HINT = "run `interplay models prepare` (or `--force` to rebuild)"
@@ -56,39 +54,16 @@ class ModelDirectory:
         return int(self.manifest.get("context_length", 2048))
 
 
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["MANIFEST", "ModelDirectory", "check_files", "file_sha256", "read_manifest", "resolve"]
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of one variant directory; ModelError if it is missing or unreadable."""
-    manifest_path = path / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"no generator model at {path} ({MANIFEST} missing): {PREPARE_HINT}") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{manifest_path} is unreadable ({exc}): {PREPARE_HINT}") from None
+    """The manifest of one variant directory; ModelError if it is missing, unreadable or not a generator's."""
+    manifest = load_manifest(path, PREPARE_HINT)
     if manifest.get("kind") != "generator" or manifest.get("precision") not in PRECISIONS:
         raise ModelError(f"{path} is not a generator model directory (kind={manifest.get('kind')!r}, "
                          f"precision={manifest.get('precision')!r}): point [plugins.onnx] model_dir at one")
     return manifest
-
-
-def check_files(path: Path, manifest: dict[str, Any], *, verify_sha256: bool = False) -> None:
-    """Every file the manifest lists is there with its recorded size (and hash, when asked)."""
-    for name, info in manifest.get("files", {}).items():
-        file = path / name
-        if not file.is_file():
-            raise ModelError(f"{file} is missing: {PREPARE_HINT}")
-        if file.stat().st_size != info.get("bytes"):
-            raise ModelError(f"{file} has the wrong size (corrupt or truncated): {PREPARE_HINT}")
-        if verify_sha256 and file_sha256(file) != info.get("sha256"):
-            raise ModelError(f"{file} does not match its sha256 in {MANIFEST} (corrupt): {PREPARE_HINT}")
 
 
 def resolve(root: Path, precision: str, *, verify_sha256: bool = False) -> ModelDirectory:
@@ -96,7 +71,7 @@ def resolve(root: Path, precision: str, *, verify_sha256: bool = False) -> Model
     root = root.expanduser()
     path = root if (root / MANIFEST).is_file() else root / precision
     manifest = read_manifest(path)
-    check_files(path, manifest, verify_sha256=verify_sha256)
+    check_files(path, manifest, PREPARE_HINT, verify_sha256=verify_sha256)
     return ModelDirectory(path, manifest)
 
 

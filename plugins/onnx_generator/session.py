@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import re
@@ -12,31 +11,12 @@ from typing import Any
 
 import numpy as np
 from interplay.core import ModelError
+from interplay.core.model_dir import cuda_usable
 
 log = logging.getLogger("interplay.plugins.onnx")
 
 _PAST_RE = re.compile(r"^past_key_values\.(\d+)\.(key|value)$")
-_CUDA_LIBS = ("libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9")
-
-
-def cuda_usable() -> bool:
-    """True only where ORT has the CUDA provider AND its libraries and a GPU can be loaded.
-
-    ORT lists CUDAExecutionProvider in every onnxruntime-gpu wheel; asking for it on a machine
-    without the CUDA libraries prints provider errors, so we probe quietly first.
-    """
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" not in ort.get_available_providers() or os.name != "posix":
-        return False
-    try:
-        cudart = ctypes.CDLL(_CUDA_LIBS[0])
-        for lib in _CUDA_LIBS[1:]:
-            ctypes.CDLL(lib)
-    except OSError:
-        return False
-    count = ctypes.c_int(0)
-    return cudart.cudaGetDeviceCount(ctypes.byref(count)) == 0 and count.value > 0
+__all__ = ["DecoderSession", "StepOutput", "cpu_threads", "cuda_usable"]  # cuda_usable: the core's probe
 
 
 def cpu_threads(configured: int | None) -> int:

@@ -42,7 +42,6 @@ from .signature import SlackSignatureVerifier
 from .web_api import DEFAULT_BASE_URL, bot_user_id, build_client
 
 log = logging.getLogger("interplay.slack")
-UNSTORED_SOURCES = ("busy", "command:")  # replies the core does not store: nothing to rate
 
 
 class SlackSettings(PluginSettings):
@@ -229,7 +228,7 @@ class SlackChannel(Channel):
         try:
             async for _ in reply:
                 message.feed(reply.text)
-            rateable = self.settings.feedback_buttons and not reply.source.startswith(UNSTORED_SOURCES)
+            rateable = self.settings.feedback_buttons and reply.source.rated  # the core's one rule
             blocks = reply_blocks(reply.text, reply.id) if rateable else None
             await message.finish(reply.text, blocks)
         finally:

@@ -226,6 +226,7 @@ async def run_slack_bot(
     store: ConversationStore | None = None,
     echo_settings: dict[str, Any] | None = None,
     bus: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
     secret: str = TEST_SECRET,
     **slack_settings: Any,
 ) -> AsyncIterator[SlackRig]:
@@ -236,7 +237,7 @@ async def run_slack_bot(
     from interplay.plugins import slack as slack_plugin  # with echo only: others may be slow to import
 
     settings = {"port": 0, "api_base_url": fake.base_url, "stream_interval": 0.05, **slack_settings}
-    config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}}
+    config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}, "limits": limits or {}}
     async with run_bot(
         slack_plugin,
         config=config,

@@ -34,7 +34,6 @@ from .streaming import ReplyWriter, typing
 from .webhook import WebhookServer
 
 log = logging.getLogger("interplay.telegram")
-RATED_SOURCES = ("generator:", "skill:")  # replies worth a 👍/👎 (not commands, busy or fallback)
 
 
 class TelegramChannel(Channel):
@@ -200,7 +199,7 @@ class TelegramChannel(Channel):
         assert self.sender is not None
         target = target_of(reply.message)
         writer = ReplyWriter(self.sender, target, self.settings.edit_interval)
-        rated = self.settings.feedback_buttons and reply.source.startswith(RATED_SOURCES)
+        rated = self.settings.feedback_buttons and reply.source.rated  # the core's one rule
         try:
             async with typing(self.sender, target, self.settings.typing_interval):
                 async for _ in reply:

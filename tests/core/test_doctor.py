@@ -74,7 +74,7 @@ def test_broken_models_are_each_named_with_the_fix(tmp_path):
     assert "FAIL  model" in out
     assert "garbled: manifest.json is unreadable" in out
     assert "nofile: model.onnx is missing" in out
-    assert "short: model.onnx has 4 bytes, the manifest says 999" in out
+    assert "short: model.onnx has the wrong size (4 bytes, the manifest says 999)" in out
     assert "3 problem(s) to fix" in out and "interplay models prepare" in out
 
 

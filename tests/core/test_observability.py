@@ -24,7 +24,7 @@ def _bot(**kw):
 
 
 async def _get(bot, path: str) -> tuple[int, str]:
-    port = bot.bot.operations.server.port
+    port = bot.bot.server.port
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}{path}") as resp:
         return resp.status, await resp.text()
 
@@ -130,7 +130,7 @@ async def test_a_taken_port_is_one_clear_error():
 
 async def test_metrics_are_off_by_default_and_cost_a_no_op_observer():
     async with run_bot(installed=False) as bot:
-        assert bot.bot.operations.server is None
+        assert bot.bot.server is None
         assert bot.bot.pipeline.observer is NULL_OBSERVER
 
 

@@ -112,3 +112,17 @@ def test_doctor_says_which_build_is_installed(tmp_path):
     build = ort_probe.ort_build()
     expected = "CUDA build" if "onnxruntime-gpu" in build.wheels else "CPU build"
     assert expected in line and "from interplay[" in line
+
+
+def test_devices_follow_the_one_probe(monkeypatch):
+    from interplay.core import ModelError
+    from interplay.core.model_dir import cuda
+
+    monkeypatch.setattr(cuda, "cuda_problem", lambda: "libcudart.so.12: cannot open shared object file")
+    assert cuda.choose_device("auto") == "cpu"
+    assert cuda.providers_for("auto") == ["CPUExecutionProvider"]
+    with pytest.raises(ModelError, match=r"device = 'cuda'.*libcudart\.so\.12.*set device = 'cpu' or 'auto'"):
+        cuda.choose_device("cuda")
+    monkeypatch.setattr(cuda, "cuda_problem", lambda: "")
+    assert cuda.choose_device("auto") == "cuda" and cuda.choose_device("cpu") == "cpu"
+    assert cuda.providers_for("cuda") == ["CUDAExecutionProvider", "CPUExecutionProvider"]

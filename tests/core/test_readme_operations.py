@@ -24,7 +24,7 @@ async def test_every_metric_in_the_readme_is_served_and_every_served_metric_is_i
     settings = {"length": {"fail_on": "x"}}
     async with run_bot(fakes, installed=False, analyzers=["length"], config=config, settings=settings) as bot:
         await bot.say("x")
-        port = bot.bot.operations.server.port
+        port = bot.bot.server.port
         async with aiohttp.ClientSession() as http:
             text = await (await http.get(f"http://127.0.0.1:{port}/metrics")).text()
     served = {f.name for f in text_string_to_metric_families(text) if not f.name.endswith("_created")}

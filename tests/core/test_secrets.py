@@ -100,7 +100,7 @@ async def test_no_secret_in_debug_logs_tracebacks_or_health_output(secrets_in_en
         ) as bot:
             reply = await bot.say("hello")
             status = await bot.say("/status", user="boss")
-            port = bot.bot.operations.server.port
+            port = bot.bot.server.port
             async with aiohttp.ClientSession() as http:
                 readyz = await (await http.get(f"http://127.0.0.1:{port}/readyz")).text()
             logging.getLogger("interplay.test").error("bot status: %s", bot.bot.status)

@@ -31,7 +31,7 @@ def _cli(tmp_path, *args: str, env: dict[str, str] | None = None, text: str = "h
         text=True,
         timeout=60,
         cwd=tmp_path,
-        env=env,
+        env=env or {**os.environ, "INTERPLAY_INTERPLAY__DATA_DIR": str(tmp_path / "data")},  # not ~/.local
     )
 
 

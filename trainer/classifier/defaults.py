@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 from interplay.core import InterplayError, ModelError
-from interplay.plugins.nlu.manifest import read_manifest
+from interplay.core.model_dir import read_manifest
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FULL_ENV = "INTERPLAY_DEFAULTS_FULL"  # "1": train on all the data (slow on a CPU)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from interplay.plugins.nlu.classifier import softmax
 
 from .batches import Encoded, collate, ordered_batches
 
@@ -24,13 +25,6 @@ def predict_logits(
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         out[index] = logits.float().cpu().numpy()
     return out
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 from interplay.core import ModelError
+from interplay.core.model_dir import ModelManifest, ParityCheck, file_sha256
 from interplay.plugins.nlu.classifier import OnnxTextClassifier
-from interplay.plugins.nlu.manifest import ModelManifest, ParityCheck, file_sha256
 
 log = logging.getLogger("interplay.trainer")
 TOKENIZER_FILES = (

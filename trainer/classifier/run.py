@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from interplay.core.model_dir import ModelManifest
 from interplay.plugins.nlu.classifier import OosScore, oos_confidence
-from interplay.plugins.nlu.manifest import ModelManifest
 
 from . import splits as cut
 from .batches import Encoded, encode

@@ -126,7 +126,7 @@ def _build_variants(model: Any, tokenizer: Any, staging: Path, variants: tuple[s
 
 def _parity(model: Any, tokenizer: Any, path: Path, precision: str) -> ParityResult | None:
     """fp16 is checked only where it would run (CUDA); on the CPU it is recorded as not measured."""
-    from interplay.plugins.onnx_generator.session import cuda_usable
+    from interplay.core.model_dir import cuda_usable
 
     if precision == "fp16" and not cuda_usable():
         return None

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from interplay.core.model_dir import ModelManifest
 from interplay.plugins.entities.spans import Span, bio_labels
-from interplay.plugins.nlu.manifest import ModelManifest
 
 from ..classifier.config import TrainConfig
 from ..classifier.encoder import resolve_base

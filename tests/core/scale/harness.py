@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from interplay.core.app import Bot
+from interplay.core.assembly import build_bot
 from interplay.core.plugins import load_registry
-from interplay.core.scale.ingress import IngressBot
-from interplay.core.scale.worker import WorkerBot
 from interplay.testing import FakeChannel
 
 from .conftest import config_of, fake_channel_plugin
@@ -18,11 +18,12 @@ from .conftest import config_of, fake_channel_plugin
 @asynccontextmanager
 async def scaled(
     data: dict[str, Any], workers: int = 1, *, ingress: bool = True
-) -> AsyncIterator[tuple[IngressBot, list[WorkerBot]]]:
-    """Start `workers` WorkerBots and (unless told not to) an IngressBot "ingress" with the fake channel."""
+) -> AsyncIterator[tuple[Bot, list[Bot]]]:
+    """Start `workers` worker bots and (unless told not to) an ingress bot "ingress" with the fake channel."""
     config = config_of(data)
-    front = IngressBot(config, load_registry(config, {"fake": fake_channel_plugin}), name="ingress")
-    bots = [WorkerBot(config, name=f"w{i}") for i in range(workers)]
+    registry = load_registry(config, {"fake": fake_channel_plugin})
+    front = build_bot(config, registry, role="ingress", name="ingress")
+    bots = [build_bot(config, role="worker", name=f"w{i}") for i in range(workers)]
     started: list[Any] = []
     try:
         for bot in [*bots, *([front] if ingress else [])]:
@@ -34,7 +35,7 @@ async def scaled(
             await bot.stop()
 
 
-def channel_of(ingress: IngressBot) -> FakeChannel:
+def channel_of(ingress: Bot) -> FakeChannel:
     channel = ingress.channels["fake"]
     assert isinstance(channel, FakeChannel)
     return channel

@@ -61,7 +61,7 @@ async def test_order_holds_across_four_worker_processes_while_partitions_move(
     procs.start("p1")
     async with scaled(data, workers=0) as (ingress, _):
         await wait_for_owners(ingress, {"p0", "p1"})
-        channel, served = channel_of(ingress), ingress.ingress.router.served_by
+        channel, served = channel_of(ingress), ingress.bus.router.served_by
         conversations = [f"conv{c}" for c in range(12)]
         sent: dict[str, list[str]] = defaultdict(list)
         futures: list = []
@@ -119,7 +119,7 @@ async def test_kill_9_mid_message_is_answered_once_by_another_worker(redis_serve
         reply = await asyncio.wait_for(future, 30)
         survivor = ({"p0", "p1"} - {owner}).pop()
         assert reply.text == "survive"
-        assert ingress.ingress.router.served_by[reply.reply.message_id] == survivor
+        assert ingress.bus.router.served_by[reply.reply.message_id] == survivor
         await asyncio.sleep(2.0)  # time enough for any second answer to show up
         assert len(channel.sent) == 1
         assert [t.text for t in await ingress.store.history("victim", 10)] == ["survive"] * 2
@@ -138,7 +138,7 @@ async def test_kill_9_mid_reply_ends_the_reply_without_a_second_answer(redis_ser
         owner, stream = await _owner_and_stream(ingress, "victim")
         message = channel.message("one two three four five", "victim")
         future = await channel.submit(message)
-        router = ingress.ingress.router
+        router = ingress.bus.router
         await wait_for(lambda: message.id in router.live, timeout=10, what="the first chunk")
         procs.kill9(owner)  # the reply has begun: another worker must not start it again
         reply = await asyncio.wait_for(future, 30)
@@ -214,7 +214,7 @@ async def test_sigterm_lets_a_worker_finish_its_reply_and_hand_over(redis_server
     procs.start("p1")
     async with scaled(data, workers=0) as (ingress, _):
         await wait_for_owners(ingress, {"p0", "p1"})
-        channel, served = channel_of(ingress), ingress.ingress.router.served_by
+        channel, served = channel_of(ingress), ingress.bus.router.served_by
         owner, stream = await _owner_and_stream(ingress, "calm")
         first = await channel.submit(channel.message("finish this please", "calm"))
         await wait_for(lambda: _pending_for(ingress, stream, owner), what="the owner to take the message")

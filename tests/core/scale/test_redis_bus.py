@@ -25,7 +25,7 @@ async def test_a_reply_streams_back_in_chunks_and_is_stored_in_redis(redis_serve
         stored = await worker.store.get_reply(reply.reply.id)  # the worker stored it, in Redis
         assert stored is not None and stored.text == "hello from the ingress"
         assert [t.role for t in await ingress.store.history("c1", 10)] == ["user", "assistant"]
-        assert ingress.ingress.router.served_by[reply.reply.message_id] == "w0"
+        assert ingress.bus.router.served_by[reply.reply.message_id] == "w0"
         client = ingress.store.client
         stream = ingress.store.keys.inbound_for("c1")
         # acknowledged (just after the reply went out) and deleted, so the stream stays short
@@ -78,7 +78,7 @@ async def test_a_full_bus_answers_busy_instead_of_growing(redis_server, tmp_path
     data["bus"] |= {"max_pending": 3, "busy_reply": "overloaded"}
     async with scaled(data, workers=0) as (ingress, _):  # nobody works: the bus fills up
         channel = channel_of(ingress)
-        submit = ingress.ingress.submit
+        submit = ingress.bus.submit
         outcomes = [await submit(channel.message("x", conversation=f"c{i}")) for i in range(5)]
         assert outcomes == [Submitted.ACCEPTED] * 3 + [Submitted.BUSY] * 2
         await wait_for(lambda: len(channel.sent) == 2, what="two busy replies")
@@ -126,7 +126,7 @@ async def test_a_reply_begun_by_a_lost_attempt_is_ended_not_answered_again(redis
         first = {"k": "chunk", "mid": message.id, "d": "half", "m": codec.dump_message(message)}
         first |= {"rid": "r1", "src": "generator:echo", "mv": "echo-1"}
         await client.xadd(keys.outbound("ingress"), first)
-        await wait_for(lambda: message.id in ingress.ingress.router.live, what="the live reply")
+        await wait_for(lambda: message.id in ingress.bus.router.live, what="the live reply")
         async with scaled(data, workers=1, ingress=False):
             reply = await asyncio.wait_for(future, 10)
         assert reply.text.startswith("half … (") and reply.source == "generator:echo"
@@ -194,7 +194,7 @@ async def test_a_reply_costs_three_round_trips_in_the_worker(redis_server, tmp_p
         seen = _count_commands(worker.store.client)
         for i in range(5):
             assert (await channel.say(f"hello{i}")).text == f"hello{i}"  # one word: one chunk
-        await wait_for(lambda: worker.worker.processed == 6, what="the last acknowledgement")
+        await wait_for(lambda: worker.bus.processed == 6, what="the last acknowledgement")
         assert seen == {"EVALSHA": 15}  # LOOK, EMIT, FINISH
         keys, client = ingress.store.keys, ingress.store.client
         assert await client.zcard(keys.received) == 0  # each message left `received`...
@@ -211,7 +211,7 @@ async def test_replies_read_again_after_an_ingress_restart_are_not_sent_twice(re
     async with scaled(data) as (ingress, _):
         for i in range(3):
             assert (await channel_of(ingress).say(f"m{i}")).text == f"m{i}"
-        stream = ingress.ingress.router.stream
+        stream = ingress.bus.router.stream
     client = Redis.from_url(redis_server.url, decode_responses=True)
     try:
         [(last, _)] = await client.xrevrange(stream, count=1)
@@ -233,7 +233,7 @@ async def test_a_claim_whose_reply_was_lost_still_hands_the_reply_out(redis_serv
     must not read as someone else's (the reply would never reach the channel)."""
     async with scaled(scale_config(redis_server.url, tmp_path), workers=0) as (ingress, _):
         message, future, _, _ = await _pending_entry(ingress, "claimed once")
-        keys, client, router = ingress.store.keys, ingress.store.client, ingress.ingress.router
+        keys, client, router = ingress.store.keys, ingress.store.client, ingress.bus.router
         reply = Reply(message.id, "c9", "fake", "claimed once", "generator:echo")
         end = {"k": "end", "mid": message.id, "m": codec.dump_message(message), "r": codec.dump_reply(reply)}
         entry_id = await client.xadd(keys.outbound("ingress") + ":ids", end)  # the id the event will get

@@ -112,31 +112,11 @@ def test_starting_the_generator_never_imports_torch(tiny_root: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_cuda_is_chosen_only_when_its_libraries_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ctypes
+def test_the_generator_asks_the_cores_one_cuda_probe() -> None:
+    from interplay.core import model_dir
+    from interplay.plugins.nlu import model_dir as nlu_model_dir
+    from interplay.plugins.onnx_generator import generator, session
 
-    import onnxruntime as ort
-    from interplay.plugins.onnx_generator import session
-
-    class FakeCudart:
-        def __init__(self, devices: int) -> None:
-            self.devices = devices
-
-        def cudaGetDeviceCount(self, out: Any) -> int:
-            ctypes.cast(out, ctypes.POINTER(ctypes.c_int))[0] = self.devices
-            return 0
-
-    both = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    monkeypatch.setattr(ort, "get_available_providers", lambda: both)
-
-    def missing(name: str) -> Any:
-        raise OSError(f"{name}: cannot open shared object file")
-
-    monkeypatch.setattr(ctypes, "CDLL", missing)
-    assert session.cuda_usable() is False  # the wheel lists CUDA, the libraries are absent
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeCudart(0))
-    assert session.cuda_usable() is False  # libraries, but no GPU
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeCudart(1))
-    assert session.cuda_usable() is True
-    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
-    assert session.cuda_usable() is False
+    assert session.cuda_usable is model_dir.cuda_usable
+    assert generator.choose_device is model_dir.choose_device
+    assert nlu_model_dir.providers_for is model_dir.providers_for

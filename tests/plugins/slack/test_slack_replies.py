@@ -84,6 +84,15 @@ async def test_chat_commands_work_after_the_mention(rig: SlackRig) -> None:
     assert reply.blocks is None  # command output is not stored, so it gets no rating buttons
 
 
+async def test_a_limited_reply_gets_no_rating_buttons(slack_env: None, fake_slack: FakeSlackAPI) -> None:
+    async with run_slack_bot(fake_slack, limits={"max_message_chars": 10}) as rig:
+        await rig.sender.post_event(direct_message("D1", "far longer than ten characters"))
+        await wait_for(lambda: posts(rig) == 1)
+    [reply] = fake_slack.thread("D1", None)
+    assert reply.text != "far longer than ten characters"  # the too-long reply, never stored
+    assert reply.blocks is None  # nothing stored to rate (Slack put buttons here before #22)
+
+
 async def test_reply_streams_by_throttled_updates(slack_env: None, fake_slack: FakeSlackAPI) -> None:
     words = " ".join(f"w{i}" for i in range(30))
     async with run_slack_bot(fake_slack, echo_settings={"delay": 0.02}, stream_interval=0.15) as rig:
