@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, default=48, help="max new tokens per reply")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch and ONNX Runtime threads (0: all cores)")
+    parser.add_argument("--lr", type=float, help="[loop] learning_rate (default: the config's)")
+    parser.add_argument("--golden-fraction", type=float, default=0.2,
+                        help="[loop] golden_fraction: conversations held out for the gate")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -72,7 +75,11 @@ def settings(root: Path, data: Path, args: argparse.Namespace) -> dict[str, Any]
     # shared CPUs: a reply may wait long for its turn; a timeout would turn it into a fallback
     onnx = {"model_dir": str(root), "max_new_tokens": args.tokens, "temperature": 0.7, "max_batch": 16,
             "timeout": 1800, **({"threads": args.threads} if args.threads else {})}
-    loop_cfg = {"watch_interval": 0.5, "threads": args.threads, "min_new_feedback": 1}
+    # a fifth of the conversations held out: a golden set of ~30 rated replies from the first round's
+    # 150 (at 0.1, the default, hash luck left fewer than the 8 it needs), and more power for the
+    # gate's preference test
+    loop_cfg = {"watch_interval": 0.5, "threads": args.threads, "min_new_feedback": 1,
+                "golden_fraction": args.golden_fraction, **({"learning_rate": args.lr} if args.lr else {})}
     config = {"interplay": {"data_dir": str(data)}, "loop": loop_cfg, "bus": {"generation_timeout": 1800}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
@@ -87,6 +94,17 @@ async def replies_for(bot: Any, texts: list[str], tag: str) -> list[str]:
     for start in range(0, len(texts), 8):
         await asyncio.gather(*(one(i) for i in range(start, min(start + 8, len(texts)))))
     return out
+
+
+async def candidate_replies(version: Path, work: Path, args: argparse.Namespace,
+                            held: list[str]) -> list[str]:
+    """Held-out replies of a candidate the gate rejected, from a separate bot (never served)."""
+    from interplay.testing import run_bot
+
+    options = settings(version, work, args)
+    options["config"]["loop"]["hot_swap"] = False
+    async with run_bot(**options) as side:
+        return await replies_for(side, held, "cand-")
 
 
 def make_rule(name: str, calibration: list[str]) -> Any:
@@ -134,9 +152,13 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
             seconds["iteration total (incl. hot swap)"] = time.perf_counter() - clock
             print(describe(result), flush=True)
             after = await replies_for(bot, held, f"held-r{number}-") if result.promoted else before
+            candidate = after
+            if not result.promoted and result.version is not None:  # what did the rejected one learn?
+                candidate = await candidate_replies(result.version, work / f"cand{number}", args, held)
             report = result.report
             entry |= {
                 "rule_score_before": rule.score(before, held), "rule_score_after": rule.score(after, held),
+                "candidate_rule_score": rule.score(candidate, held),
                 "mean_chars_before": mean_length(before), "mean_chars_after": mean_length(after),
                 "promoted": result.promoted, "seconds": seconds,
                 "golden_perplexity": {"candidate": report.candidate["perplexity"],
@@ -152,12 +174,14 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
     return {"rule": rule.describe(), "rounds": rounds, "start_version": start_version,
             "final_version": final_version, "served_changed": final_version != start_version,
             "settings": {"feedback_per_round": args.feedback, "held_out": args.held_out,
-                         "max_new_tokens": args.tokens, "threads": args.threads}}
+                         "max_new_tokens": args.tokens, "threads": args.threads, "learning_rate": args.lr,
+                         "golden_fraction": args.golden_fraction}}
 
 
 def round_table(entry: dict[str, Any]) -> str:
     lines = [f"round {entry['round']}: rule score {entry['rule_score_before']:.2f} -> "
-             f"{entry['rule_score_after']:.2f}, promoted {entry['promoted']}, feedback {entry['feedback']}, "
+             f"{entry['rule_score_after']:.2f} (candidate {entry['candidate_rule_score']:.2f}), "
+             f"promoted {entry['promoted']}, feedback {entry['feedback']}, "
              f"load {entry['load_average_start'][0]:.2f} -> {entry['load_average_end'][0]:.2f}"]
     lines += [f"  {name:40} {secs:8.1f} s" for name, secs in entry["seconds"].items()]
     if entry["golden_perplexity"]:

@@ -15,10 +15,8 @@ docs/learning-loop.md, "Reproducibility").
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import json
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -45,28 +43,6 @@ def bot_args(root: Path, data: Path, **loop: Any) -> dict[str, Any]:
                        "method": "lora", "epochs": 3, "learning_rate": 1e-3, "lora_rank": 8, "threads": 1,
                        **loop}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
-
-
-@pytest.fixture
-def prompt_seeded_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each reply is sampled with a seed derived from its prompt ids.
-
-    Unseeded sampling made every run's ratings, dataset and golden set different (the gate then
-    failed now and then); the plugin's `seed` setting would give every request the same draws.
-    With this, the same conversation gets the same reply whatever the timing, and the old and the
-    new model answer each held-out prompt with the same random numbers.
-    """
-    from interplay.plugins.onnx_generator.sampling import TokenSampler
-
-    original = TokenSampler.__init__
-
-    def init(self: Any, params: Any, prompt_ids: Any) -> None:
-        ids = list(prompt_ids)
-        if params.seed is None:
-            params = dataclasses.replace(params, seed=zlib.crc32(json.dumps(ids).encode()))
-        original(self, params, ids)
-
-    monkeypatch.setattr(TokenSampler, "__init__", init)
 
 
 def digest(texts: list[str]) -> str:
