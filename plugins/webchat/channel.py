@@ -9,14 +9,22 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from aiohttp import web
-from interplay.core import Channel, Inbox, Message, PluginSettings, Reply, ReplyStream, resolve_secret
+from interplay.core import (
+    Channel,
+    Inbox,
+    Message,
+    PluginSettings,
+    Reply,
+    ReplySource,
+    ReplyStream,
+    resolve_secret,
+)
 
 from .auth import SessionSigner
 from .settings import WebchatSettings
 
 log = logging.getLogger("interplay.webchat")
 SEND_TIMEOUT = 5.0  # seconds one browser may take to take a frame before it is dropped
-RATED = ("generator:", "skill:")  # replies worth a 👍/👎 (not commands, busy or fallback notes)
 
 
 @dataclass
@@ -32,7 +40,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "text": reply.text,
         "source": reply.source,
         "model_version": reply.model_version,
-        "rateable": reply.source.startswith(RATED),
+        "rateable": ReplySource.parse(reply.source).rated,  # the core's one rule for rating buttons
     }
 
 
