@@ -25,7 +25,8 @@ from .errors import (
     Undeliverable,
 )
 from .hookspecs import hookimpl, hookspec
-from .messages import Annotation, Conversation, Feedback, Message, Reply, ReplySource, Turn, new_id
+from .matchers import Command, Intent, Matcher, Regex
+from .messages import Annotation, Conversation, Feedback, Match, Message, Reply, ReplySource, Turn, new_id
 
 __version__ = "0.1.0"
 
@@ -34,13 +35,17 @@ __all__ = [
     "Annotation",
     "BusClosed",
     "Channel",
+    "Command",
     "ConfigError",
     "Conversation",
     "Feedback",
     "Generator",
     "Inbox",
+    "Intent",
     "InterplayConfig",
     "InterplayError",
+    "Match",
+    "Matcher",
     "Message",
     "ModelError",
     "PipelineSettings",
@@ -48,6 +53,7 @@ __all__ = [
     "PluginContext",
     "PluginError",
     "PluginSettings",
+    "Regex",
     "Reply",
     "ReplySource",
     "ReplyStream",

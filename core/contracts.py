@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .messages import Annotation, Conversation, Feedback, Message, Reply, ReplySource
+from .matchers import ALWAYS, Matcher
+from .messages import Annotation, Conversation, Feedback, Match, Message, Reply, ReplySource
 
 if TYPE_CHECKING:
     from .store.base import ConversationStore
@@ -150,10 +151,37 @@ class Analyzer(Plugin):
 
 
 class Skill(Plugin):
-    """Answers some messages itself. Return None to pass to the next skill or the generator."""
+    """Answers some messages itself. Return None to pass to the next skill or the generator.
+
+    Which messages it is asked about: `matcher` (a `Matcher` from `interplay.core.matchers`) when
+    set, else `intents` (labels of `[pipeline] routing_analyzer`, `intent` by default), else every
+    message. A skill in the middle
+    of a dialogue with the sender (`resumes()` is True) is asked first, whatever its matcher says.
+    """
 
     kind = "skill"
     intents: ClassVar[frozenset[str]] = frozenset()  # empty: consulted for every message
+    matcher: Matcher | None = None  # class attribute, or set per instance from settings
+
+    def match(self, message: Message, routing_analyzer: str = "intent") -> Match | None:
+        """Whether this skill is asked about `message`, and what matched; None: not asked.
+
+        `routing_analyzer` is `[pipeline] routing_analyzer`: whose label `intents` are.
+        """
+        if self.matcher is not None:
+            return self.matcher.match(message)
+        if self.intents:
+            annotation = message.annotations.get(routing_analyzer)
+            if annotation is None or annotation.label not in self.intents:
+                return None
+            return Match(
+                "intent", args=message.text, label=annotation.label, confidence=annotation.confidence
+            )
+        return ALWAYS
+
+    async def resumes(self, conversation: Conversation) -> bool:
+        """True while this skill waits for the sender's answer (a dialogue goes on): it is asked first."""
+        return False
 
     async def answer(self, conversation: Conversation) -> str | None:
         raise NotImplementedError

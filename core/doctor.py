@@ -39,7 +39,7 @@ def run_checks(config: InterplayConfig) -> list[Finding]:
     return findings
 
 
-OPTIONAL = ("telegram", "slack", "redis", "onnx", "gpu", "train")  # extras reported one by one
+OPTIONAL = ("telegram", "slack", "redis", "openai", "onnx", "gpu", "train")  # extras reported one by one
 
 
 def python_and_dependencies() -> Iterator[Finding]:

@@ -17,6 +17,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "telegram": ("telegram", "httpx", "sniffio"),
     "slack": ("slack_sdk",),
     "redis": ("redis", "hiredis"),
+    "openai": ("openai",),
     "onnx": ("onnxruntime", "tokenizers", "jinja2", "numpy"),
     "train": (
         "torch", "transformers", "optimum", "onnx", "accelerate", "gguf", "peft", "sklearn", "tqdm", "numpy",

@@ -148,9 +148,27 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class Match:
+    """Why a skill was asked about a message: what its matcher found (see `interplay.core.matchers`).
+
+    Fields a matcher did not fill keep their defaults; an all-of match carries every part's fields.
+    """
+
+    kind: str  # "command", "regex", "intent", "all", "any" (no matcher) or "resume" (a dialogue goes on)
+    command: str | None = None  # the command word, without its prefix
+    args: str = ""  # the text after the command, or the whole text
+    groups: tuple[str | None, ...] = ()  # a regex's groups
+    named: Mapping[str, str | None] = field(default_factory=_empty)  # a regex's named groups
+    label: str | None = None  # the analyzer label that matched
+    confidence: float = 1.0
+    parts: tuple[Match, ...] = ()  # what each matcher of an all-of found
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     """What a skill or generator sees: earlier turns, oldest first, and the newest message."""
 
     id: str
     message: Message
     history: tuple[Turn, ...] = ()
+    match: Match | None = None  # for a skill: what its matcher found; None for the generator

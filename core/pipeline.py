@@ -6,13 +6,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from .chat_commands import ChatCommands
 from .config import BusSettings
 from .contracts import Analyzer, Generator, ReplyStream, Skill
 from .errors import PluginError, Undeliverable
-from .messages import Annotation, Conversation, Message, Reply, ReplySource, new_id
+from .messages import Annotation, Conversation, Match, Message, Reply, ReplySource, new_id
 from .observability import NULL_OBSERVER, PipelineObserver
 from .signals import ImplicitSignals
 from .state import Stages
@@ -21,6 +22,7 @@ from .store.base import ConversationStore, Status
 log = logging.getLogger("interplay.pipeline")
 
 ErrorHook = Callable[[str, BaseException], None]
+RESUME = Match("resume")  # what a skill that is waiting for the sender's answer is handed
 
 
 class ReplyOutlet(Protocol):
@@ -146,14 +148,10 @@ class Pipeline:
         self, conversation: Conversation
     ) -> tuple[AsyncIterator[str], ReplySource, str | None]:
         """The first skill that answers wins; otherwise the generator streams the reply."""
-        routing = conversation.message.annotations.get(self.routing_analyzer)
-        intent = routing.label if routing is not None else None
-        for skill in self.stages.skills:
-            if skill.intents and intent not in skill.intents:
-                continue
+        for skill, match in await self._asked(conversation):
             try:
                 async with asyncio.timeout(self.settings.skill_timeout):
-                    answer = await skill.answer(conversation)
+                    answer = await skill.answer(replace(conversation, match=match))
             except Exception as exc:
                 log.exception("skill %r failed", skill.name)
                 self.on_error(skill.name, exc)
@@ -165,6 +163,21 @@ class Pipeline:
             return _once(self.settings.fallback_reply), ReplySource("fallback"), None
         source = ReplySource("generator", generator.name)
         return generator.stream(conversation), source, generator.model_version
+
+    async def _asked(self, conversation: Conversation) -> list[tuple[Skill, Match]]:
+        """The skills to ask, in order: any waiting for this sender's answer first, then those that match."""
+        resuming: list[tuple[Skill, Match]] = []
+        matched: list[tuple[Skill, Match]] = []
+        for skill in self.stages.skills:
+            try:
+                if await skill.resumes(conversation):
+                    resuming.append((skill, RESUME))
+                elif (match := skill.match(conversation.message, self.routing_analyzer)) is not None:
+                    matched.append((skill, match))
+            except Exception as exc:  # a broken matcher drops its skill, not the reply
+                log.exception("skill %r failed to match", skill.name)
+                self.on_error(skill.name, exc)
+        return resuming + matched
 
     async def _guard(
         self, chunks: AsyncIterator[str], source: ReplySource, message: Message, latency: dict[str, float]

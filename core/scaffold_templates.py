@@ -105,6 +105,8 @@ class {cls}Skill(Skill):
     name = "{name}"
     Settings = {cls}Settings
     intents = frozenset()  # empty: asked for every message; or e.g. {{"greet"}}
+    # or a matcher from interplay.core: matcher = Command("hi") | Intent("greet")
+    # (what matched is in conversation.match)
 
     async def answer(self, conversation: Conversation) -> str | None:
         words = set(conversation.message.text.lower().strip("!?. ").split())

@@ -110,6 +110,12 @@ class Keys:
     def user(self, user_id: str) -> str:
         return f"{self.prefix}:user:{user_id}"  # set of message ids, for forget_user
 
+    def dialogue(self, conversation_id: str) -> str:
+        return f"{self.prefix}:dialogue:{conversation_id}"  # hash "<user>\x1f<skill>" -> state JSON
+
+    def dialogues_of(self, user_id: str) -> str:
+        return f"{self.prefix}:dialogues-of:{user_id}"  # set of conversations, for forget_user
+
 
 def redis_url(config: InterplayConfig) -> str:
     """`[redis] url` resolved: empty means the local default, otherwise a secret reference."""

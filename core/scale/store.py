@@ -7,7 +7,8 @@ that belong together go out in one MULTI transaction or Lua script, applied whol
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -153,7 +154,24 @@ class RedisStore(ConversationStore):
 
     async def reset(self, conversation_id: str) -> None:
         # the turns list is only an index: messages and replies stay stored under their own keys
-        await self.client.delete(self.keys.turns(conversation_id))
+        await self.client.delete(self.keys.turns(conversation_id), self.keys.dialogue(conversation_id))
+
+    # -- dialogue state ----------------------------------------------------------------------
+    async def load_state(self, conversation_id: str, user_id: str, name: str) -> dict[str, Any] | None:
+        raw = await self.client.hget(self.keys.dialogue(conversation_id), f"{user_id}\x1f{name}")
+        return json.loads(raw) if raw else None
+
+    async def save_state(
+        self, conversation_id: str, user_id: str, name: str, state: Mapping[str, Any] | None
+    ) -> None:
+        key, field = self.keys.dialogue(conversation_id), f"{user_id}\x1f{name}"
+        async with self.client.pipeline(transaction=True) as tx:
+            if state is None:
+                tx.hdel(key, field)
+            else:
+                tx.hset(key, field, json.dumps(dict(state)))
+                tx.sadd(self.keys.dialogues_of(user_id), conversation_id)
+            await tx.execute()
 
     # -- replies and feedback ----------------------------------------------------------------
     async def get_reply(self, reply_id: str) -> Reply | None:
@@ -192,8 +210,18 @@ class RedisStore(ConversationStore):
         for conversation in conversations:
             doomed += [k.turns(conversation), k.last_reply(conversation)]
         removed = sum(1 for d in doomed if d.startswith(k.message("")))
+        dialogues = await self.client.smembers(k.dialogues_of(user_id))
+        doomed.append(k.dialogues_of(user_id))
         async with self.client.pipeline(transaction=True) as tx:
             tx.delete(*doomed)
+            for conversation in dialogues:
+                fields = [
+                    f
+                    for f in await self.client.hkeys(k.dialogue(conversation))
+                    if f.startswith(f"{user_id}\x1f")
+                ]
+                if fields:
+                    tx.hdel(k.dialogue(conversation), *fields)
             if ids:
                 tx.zrem(k.received, *ids)
                 tx.zrem(k.messages, *ids)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..errors import StoreError
 from ..messages import Feedback, Message, Reply, Turn
@@ -80,6 +81,17 @@ class ConversationStore(abc.ABC):
     @abc.abstractmethod
     async def forget_user(self, user_id: str) -> int:
         """Delete everything stored about a user; returns the number of messages removed."""
+
+    # -- dialogue state of multi-turn skills (not abstract, so other stores keep working) --
+    async def load_state(self, conversation_id: str, user_id: str, name: str) -> dict[str, Any] | None:
+        """The state a skill (`name`) saved for one person in one conversation, or None."""
+        raise StoreError(f"{type(self).__name__} cannot keep dialogue state: use the sqlite or redis store")
+
+    async def save_state(
+        self, conversation_id: str, user_id: str, name: str, state: Mapping[str, Any] | None
+    ) -> None:
+        """Save JSON-serialisable dialogue state, or delete it with None; `reset` clears a conversation's."""
+        raise StoreError(f"{type(self).__name__} cannot keep dialogue state: use the sqlite or redis store")
 
     # -- the learning loop: opt-outs and export (not abstract, so other stores keep working) --
     async def set_opt_out(self, user_id: str, opted_out: bool) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..messages import Feedback, Message, Reply, Turn
 from .base import ConversationStore, Status
@@ -20,6 +22,7 @@ class MemoryStore(ConversationStore):
         self.turns: dict[str, list[Turn]] = defaultdict(list)
         self.feedback: list[Feedback] = []
         self.opt_outs: set[str] = set()
+        self.states: dict[tuple[str, str, str], str] = {}  # JSON, as the other stores keep it
 
     async def seen(self, channel: str, key: str) -> bool:
         if (channel, key) in self.keys:
@@ -51,6 +54,20 @@ class MemoryStore(ConversationStore):
 
     async def reset(self, conversation_id: str) -> None:
         self.turns.pop(conversation_id, None)
+        self.states = {k: v for k, v in self.states.items() if k[0] != conversation_id}
+
+    async def load_state(self, conversation_id: str, user_id: str, name: str) -> dict[str, Any] | None:
+        raw = self.states.get((conversation_id, user_id, name))
+        return None if raw is None else json.loads(raw)
+
+    async def save_state(
+        self, conversation_id: str, user_id: str, name: str, state: Mapping[str, Any] | None
+    ) -> None:
+        key = (conversation_id, user_id, name)
+        if state is None:
+            self.states.pop(key, None)
+        else:
+            self.states[key] = json.dumps(dict(state))
 
     async def add_feedback(self, feedback: Feedback) -> None:
         self.feedback.append(feedback)
@@ -89,6 +106,7 @@ class MemoryStore(ConversationStore):
         gone_ids = {m.id for m in gone}
         self.replies = {k: r for k, r in self.replies.items() if r.message_id not in gone_ids}
         self.feedback = [f for f in self.feedback if f.user_id != user_id]
+        self.states = {k: v for k, v in self.states.items() if k[1] != user_id}
         return len(gone)
 
     async def set_opt_out(self, user_id: str, opted_out: bool) -> None:

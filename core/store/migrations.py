@@ -69,6 +69,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX replies_by_message ON replies (message_id);
     """,
+    # 3: what a multi-turn skill waits for, per person in a conversation (core/dialogue.py)
+    """
+    CREATE TABLE dialogue_state (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        time REAL NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX dialogue_state_by_user ON dialogue_state (user_id);
+    """,
 ]
 
 

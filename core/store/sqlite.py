@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -244,6 +244,31 @@ class SQLiteStore(ConversationStore):
                 (conversation_id, now),
             )
         )
+        await self._write(
+            lambda c: c.execute("DELETE FROM dialogue_state WHERE conversation_id=?", (conversation_id,))
+        )
+
+    async def load_state(self, conversation_id: str, user_id: str, name: str) -> dict[str, Any] | None:
+        await self._flush_pending()
+        row = await self._read(
+            lambda c: c.execute(
+                "SELECT state FROM dialogue_state WHERE conversation_id=? AND user_id=? AND name=?",
+                (conversation_id, user_id, name),
+            ).fetchone()
+        )
+        return json.loads(row[0]) if row else None
+
+    async def save_state(
+        self, conversation_id: str, user_id: str, name: str, state: Mapping[str, Any] | None
+    ) -> None:
+        key = (conversation_id, user_id, name)
+        if state is None:
+            sql = "DELETE FROM dialogue_state WHERE conversation_id=? AND user_id=? AND name=?"
+            args: tuple[Any, ...] = key
+        else:
+            sql = "INSERT OR REPLACE INTO dialogue_state VALUES (?,?,?,?,?)"
+            args = (*key, json.dumps(dict(state)), time.time())
+        await self._write(lambda c: c.execute(sql, args))
 
     # -- replies and feedback --------------------------------------------------------------
     async def get_reply(self, reply_id: str) -> Reply | None:
@@ -312,6 +337,7 @@ class SQLiteStore(ConversationStore):
                 (user_id,),
             )
             conn.execute("DELETE FROM feedback WHERE user_id=?", (user_id,))
+            conn.execute("DELETE FROM dialogue_state WHERE user_id=?", (user_id,))
             removed = conn.execute("DELETE FROM messages WHERE user_id=?", (user_id,)).rowcount
             for conv in convs:
                 self._cache.pop(conv, None)

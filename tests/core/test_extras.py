@@ -45,7 +45,7 @@ def test_the_base_install_is_the_core_console_echo_and_test_harness() -> None:
 
 def test_every_extra_exists_and_all_is_cpu_only() -> None:
     extras = PROJECT["optional-dependencies"]
-    assert {"telegram", "slack", "redis", "onnx", "gpu", "train", "all", "dev"} <= set(extras)
+    assert {"telegram", "slack", "redis", "openai", "onnx", "gpu", "train", "all", "dev"} <= set(extras)
     assert "onnxruntime" in _names(extras["onnx"]) and "onnxruntime-gpu" not in _names(extras["onnx"])
     assert "onnxruntime-gpu" in _names(extras["gpu"]) and "onnxruntime" not in _names(extras["gpu"])
     assert {"tokenizers", "jinja2"} <= _names(extras["onnx"]) & _names(extras["gpu"])
@@ -53,7 +53,7 @@ def test_every_extra_exists_and_all_is_cpu_only() -> None:
     # neither ONNX Runtime wheel rides along with training: onnx and gpu must never meet in one env
     assert not _names(extras["train"]) & {"onnxruntime", "onnxruntime-gpu"}
     (everything,) = extras["all"]
-    assert set(Requirement(everything).extras) == {"telegram", "slack", "redis", "onnx", "train"}
+    assert set(Requirement(everything).extras) == {"telegram", "slack", "redis", "openai", "onnx", "train"}
 
 
 def test_the_makefile_installs_all_and_dev() -> None:

@@ -82,6 +82,33 @@ async def test_feedback_round_trip_and_forget_user(store):
     assert await store.feedback_for() == [] and await store.history("c", 10) == ()
 
 
+async def test_dialogue_state_per_person_cleared_by_reset_and_forget_user(store):
+    await store.save_state("c", "u", "weather", {"asking": "place", "values": {"time": ["today"]}})
+    await store.save_state("c", "v", "weather", {"asking": "time"})
+    await store.save_state("d", "u", "weather", {"asking": "place"})
+    assert await store.load_state("c", "u", "weather") == {"asking": "place", "values": {"time": ["today"]}}
+    assert (await store.load_state("c", "v", "weather"))["asking"] == "time"
+    assert await store.load_state("c", "u", "other") is None
+    await store.save_state("c", "v", "weather", None)
+    assert await store.load_state("c", "v", "weather") is None
+    await store.reset("c")
+    assert await store.load_state("c", "u", "weather") is None
+    assert await store.load_state("d", "u", "weather") == {"asking": "place"}
+    await store.forget_user("u")
+    assert await store.load_state("d", "u", "weather") is None
+
+
+async def test_dialogue_state_survives_reopening_the_file(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    await store.save_state("c", "u", "weather", {"asking": "place"})
+    await store.close()
+    again = SQLiteStore(tmp_path / "s.sqlite3")
+    await again.open()
+    assert await again.load_state("c", "u", "weather") == {"asking": "place"}
+    await again.close()
+
+
 async def test_an_awaited_write_is_on_disk_when_the_await_returns(tmp_path):
     store = SQLiteStore(tmp_path / "s.sqlite3")
     await store.open()

@@ -14,6 +14,7 @@ from tests.core.test_store import (  # the shared contract, collected again here
     answer,
     msg,
     test_dedupe_keys_and_replies_by_external_id,
+    test_dialogue_state_per_person_cleared_by_reset_and_forget_user,
     test_feedback_round_trip_and_forget_user,
     test_history_is_oldest_first_limited_and_reset,
     test_pending_lists_only_messages_never_started,
@@ -21,6 +22,7 @@ from tests.core.test_store import (  # the shared contract, collected again here
 
 __all__ = [
     "test_dedupe_keys_and_replies_by_external_id",
+    "test_dialogue_state_per_person_cleared_by_reset_and_forget_user",
     "test_feedback_round_trip_and_forget_user",
     "test_history_is_oldest_first_limited_and_reset",
     "test_pending_lists_only_messages_never_started",
@@ -118,3 +120,28 @@ async def test_storing_the_same_reply_again_adds_no_turn(store):
     await store.record_reply(m, reply)
     await store.record_reply(m, reply)
     assert [t.text for t in await store.history("c", 10)] == ["once", "one answer"]
+
+
+async def test_a_weather_dialogue_goes_on_across_two_bots_on_one_redis(redis_server):
+    """Dialogue state lives in Redis: the answer may reach another process (or a restarted one)."""
+    from interplay.plugins import weather_skill
+    from interplay.testing import run_bot
+
+    from tests.plugins.entities.test_weather_skill import StandIns
+
+    async def turn(text: str, user: str = "u") -> str:
+        store = RedisStore(Redis.from_url(redis_server.url, decode_responses=True), Keys("d", 4))
+        async with run_bot(
+            StandIns,
+            weather_skill,
+            analyzers=["slots", "intent"],
+            skills=["weather"],
+            settings={"weather": {"analyzer": "slots"}},
+            installed=False,
+            store=store,
+        ) as bot:
+            return (await bot.say(text, conversation="group", user=user)).text
+
+    assert (await turn("weather please")).startswith("Which place")
+    assert await turn("Madrid", user="someone else") == "Madrid"  # echo: nobody asked them
+    assert (await turn("Lisbon")).startswith("I understood: the weather in Lisbon.")
