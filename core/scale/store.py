@@ -187,10 +187,17 @@ class RedisStore(ConversationStore):
         return await self.get_reply(reply_id) if reply_id else None
 
     async def add_feedback(self, feedback: Feedback) -> None:
-        await self.client.rpush(self.keys.feedback, codec.dump_feedback(feedback))
+        await self.client.hset(self.keys.votes, _vote(feedback), codec.dump_feedback(feedback))
+
+    async def _all_feedback(self) -> list[Feedback]:
+        legacy = [codec.load_feedback(r) for r in await self.client.lrange(self.keys.feedback, 0, -1)]
+        latest = {_vote(f): f for f in sorted(legacy, key=lambda f: f.time)}
+        votes = await self.client.hgetall(self.keys.votes)
+        latest.update((field, codec.load_feedback(raw)) for field, raw in votes.items())
+        return list(latest.values())
 
     async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
-        everything = [codec.load_feedback(r) for r in await self.client.lrange(self.keys.feedback, 0, -1)]
+        everything = await self._all_feedback()
         if reply_ids is None:
             return sorted(everything, key=lambda f: f.time)
         wanted = set(reply_ids)
@@ -228,6 +235,10 @@ class RedisStore(ConversationStore):
             for raw in await self.client.lrange(k.feedback, 0, -1):
                 if codec.load_feedback(raw).user_id == user_id:
                     tx.lrem(k.feedback, 0, raw)
+            votes = [f for f, raw in (await self.client.hgetall(k.votes)).items()
+                     if codec.load_feedback(raw).user_id == user_id]
+            if votes:
+                tx.hdel(k.votes, *votes)
             await tx.execute()
         return removed
 
@@ -284,6 +295,10 @@ class WorkerStore(RedisStore):
         if fetched is None or fetched[0] != limit:
             return await super().history(conversation_id, limit)
         return tuple(codec.load_turn(r) for r in fetched[1])
+
+
+def _vote(feedback: Feedback) -> str:
+    return "\t".join((feedback.reply_id, feedback.user_id, feedback.kind))
 
 
 async def ensure_groups(client: Any, keys: Keys) -> None:

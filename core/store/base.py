@@ -56,7 +56,7 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def add_feedback(self, feedback: Feedback) -> None:
-        """Store a judgement of a reply."""
+        """Store a judgement of a reply: one per (reply, user, kind), a later one replaces the earlier."""
 
     @abc.abstractmethod
     async def get_reply(self, reply_id: str) -> Reply | None:

@@ -70,6 +70,8 @@ class MemoryStore(ConversationStore):
             self.states[key] = json.dumps(dict(state))
 
     async def add_feedback(self, feedback: Feedback) -> None:
+        vote = (feedback.reply_id, feedback.user_id, feedback.kind)
+        self.feedback = [f for f in self.feedback if (f.reply_id, f.user_id, f.kind) != vote]
         self.feedback.append(feedback)
 
     async def get_reply(self, reply_id: str) -> Reply | None:

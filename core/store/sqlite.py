@@ -307,7 +307,7 @@ class SQLiteStore(ConversationStore):
             f.weight,
             f.time,
         )
-        await self._write(lambda c: c.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?)", row))
+        await self._write(lambda c: c.execute(_VOTE, row))
 
     async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
         wanted = None if reply_ids is None else list(reply_ids)
@@ -363,6 +363,12 @@ class SQLiteStore(ConversationStore):
         return [(_exchange_message(r), _reply(r[9:]) if r[9] is not None else None) for r in rows]
 
 
+_VOTE = (  # one vote per (reply, user, kind): a later one replaces it
+    "INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (reply_id, user_id, kind) DO UPDATE SET"
+    " id=excluded.id, conversation_id=excluded.conversation_id, score=excluded.score,"
+    " channel=excluded.channel, model_version=excluded.model_version, weight=excluded.weight,"
+    " time=excluded.time"
+)
 _EXCHANGES = (
     "SELECT m.id, m.conversation_id, m.channel, m.user_id, m.external_id, m.text, m.time, m.meta,"
     " m.annotations, r.message_id, r.conversation_id, r.channel, r.text, r.source, r.id, r.model_version,"

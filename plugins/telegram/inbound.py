@@ -135,9 +135,14 @@ class UpdateRouter:
         return None
 
     def _press(self, query: CallbackQuery) -> Action:
-        chat_id = query.message.chat.id if query.message else query.from_user.id
-        why = self._refused(chat_id, query.from_user.id)
-        return Skip(why) if why else Press(query)
+        if query.message is None:  # our keyboards sit under messages in a chat; inline ones are not ours
+            return Skip("button press without a message")
+        why = self._refused(query.message.chat.id, query.from_user.id)
+        if why:
+            return Skip(why)
+        if self.limits.take(query.from_user.id) != "ok":  # presses count with messages
+            return Skip("rate limited")
+        return Press(query)
 
     def _addressed(self, msg: TgMessage) -> bool:
         """In groups the bot answers commands for it, @mentions of it and replies to it."""
