@@ -7,7 +7,10 @@ A dataset directory `<data_dir>/datasets/v0001/` holds:
 - `unlabeled.csv`   user utterances (column `text`) for GAN-BERT
 - `dataset.json`    version, counts, options, redactions and the conversation ids it used
 
-Every text is redacted (trainer/datasets/redact.py) and opted-out users are left out. A stable
+Every text is redacted (trainer/datasets/redact.py) and opted-out users are left out. Conversation
+and user ids are written as pseudonyms: a keyed hash (HMAC-SHA256) with a key kept beside the
+datasets (`<data_dir>/datasets/.pseudonym-key`, mode 0600), so a dataset that leaves the machine
+does not carry Telegram or Slack ids, while `/forget` can still find a person's rows. A stable
 hash of the conversation id keeps a fraction of conversations out of training: the first export
 that has enough of them freezes them as the golden set (`<data_dir>/datasets/golden/`) the gate
 compares models on; later held-out conversations are never trained on either.
@@ -18,7 +21,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -31,7 +37,8 @@ from interplay.core.store import ConversationStore
 from .redact import Redactor
 
 GOLDEN = "golden"
-FORMAT = 1
+FORMAT = 2  # 2: ids are pseudonyms, rows name their user's pseudonym
+KEY_FILE = ".pseudonym-key"
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class Example:
     weight: float  # total feedback weight, capped at 1
     model_version: str | None
     kinds: list[str] = field(default_factory=list)
+    user: str = ""  # "channel:user id" in the store; its pseudonym once written
 
     @property
     def good(self) -> bool:
@@ -68,7 +76,7 @@ class Collected:
     """What the export takes from the store, before redaction."""
 
     examples: list[Example]
-    utterances: list[tuple[str, str]]  # (conversation id, user text)
+    utterances: list[tuple[str, str, str]]  # (conversation id, "channel:user id", user text)
     conversations: set[str]
     feedback_count: int
     last_feedback_time: float
@@ -82,9 +90,14 @@ def held_out(conversation_id: str, fraction: float) -> bool:
 
 
 def aggregate(feedback: Iterable[Feedback]) -> dict[str, tuple[float, float, list[str]]]:
-    """Per reply: weighted mean score, total weight (capped at 1) and the kinds of feedback."""
+    """Per reply: weighted mean score, total weight (capped at 1) and the kinds of feedback.
+
+    Each person has one vote per reply and kind, their latest (stores keep it so; this also holds
+    for feedback stored before they did).
+    """
+    votes = {(f.reply_id, f.channel, f.user_id, f.kind): f for f in sorted(feedback, key=lambda f: f.time)}
     sums: dict[str, list[Any]] = defaultdict(lambda: [0.0, 0.0, set()])
-    for f in feedback:
+    for f in votes.values():
         entry = sums[f.reply_id]
         entry[0] += f.score * f.weight
         entry[1] += f.weight
@@ -111,7 +124,7 @@ async def collect(store: ConversationStore, options: ExportOptions) -> Collected
         history = turns[message.conversation_id]
         if reply is None and message.text.lstrip().startswith("/"):
             continue  # a chat command, not conversation
-        utterances.append((message.conversation_id, message.text))
+        utterances.append((message.conversation_id, person(message), message.text))
         used.add(message.conversation_id)
         context = [*history[-options.context_turns:], {"role": "user", "content": message.text}]
         if reply is not None:
@@ -131,13 +144,36 @@ def _example(message: Message, reply: Reply | None, context: list[dict[str, str]
     if weight < options.min_weight or score == 0:
         return None
     return Example(message.conversation_id, reply.id, context, reply.text, score, weight,
-                   reply.model_version, kinds)
+                   reply.model_version, kinds, person(message))
 
 
-def redacted(example: Example, redactor: Redactor) -> Example:
+def person(message: Message) -> str:
+    """Who wrote a message, as /forget names them: the channel and that channel's user id."""
+    return f"{message.channel}:{message.user_id}"
+
+
+def pseudonym_key(root: Path) -> bytes:
+    """The key of the keyed hash for ids, created (mode 0600) with the first dataset."""
+    path = root / KEY_FILE
+    if not path.is_file():
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        os.replace(path.with_suffix(".tmp"), path)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def pseudonym(key: bytes, value: str) -> str:
+    """A stable id that cannot be turned back into `value` without the key."""
+    return "p" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def redacted(example: Example, redactor: Redactor, key: bytes) -> Example:
     context = [{"role": m["role"], "content": redactor(m["content"])} for m in example.context]
-    return Example(example.conversation_id, example.reply_id, context, redactor(example.reply),
-                   example.score, example.weight, example.model_version, example.kinds)
+    return Example(pseudonym(key, example.conversation_id), example.reply_id, context,
+                   redactor(example.reply), example.score, example.weight, example.model_version,
+                   example.kinds, pseudonym(key, example.user))
 
 
 def next_version(root: Path) -> Path:
@@ -177,16 +213,19 @@ def _row(example: Example) -> dict[str, Any]:
 def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> Path:
     """Redact, split off held-out conversations, and write the next dataset version."""
     redactor = Redactor()
-    examples = [redacted(e, redactor) for e in collected.examples]
-    train = [e for e in examples if not held_out(e.conversation_id, options.golden_fraction)]
-    heldout = [e for e in examples if held_out(e.conversation_id, options.golden_fraction)]
+    key = pseudonym_key(root)
+    train = [redacted(e, redactor, key) for e in collected.examples
+             if not held_out(e.conversation_id, options.golden_fraction)]
+    heldout = [redacted(e, redactor, key) for e in collected.examples
+               if held_out(e.conversation_id, options.golden_fraction)]
     out = next_version(root)
     staging = out.with_name(f".{out.name}-staging")
-    staging.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(parents=True, exist_ok=True, mode=0o700)
     counts = {
         "sft": write_jsonl(staging / "sft.jsonl", (_row(e) for e in train if e.good)),
         "feedback": write_jsonl(staging / "feedback.jsonl", (_row(e) for e in train)),
-        "unlabeled": _write_utterances(staging / "unlabeled.csv", collected.utterances, redactor, options),
+        "unlabeled": _write_utterances(staging / "unlabeled.csv", collected.utterances, redactor, key,
+                                       options),
         "held_out": len(heldout),
     }
     golden = freeze_golden(root, heldout, options)
@@ -195,7 +234,8 @@ def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> P
         "version": out.name,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "counts": counts,
-        "conversations": sorted({e.conversation_id for e in train} | _utterance_conversations(collected)),
+        "conversations": sorted({e.conversation_id for e in train}
+                                | {pseudonym(key, c) for c in _utterance_conversations(collected)}),
         "feedback_items": collected.feedback_count,
         "last_feedback_time": collected.last_feedback_time,
         "excluded_users": collected.excluded_users,
@@ -209,18 +249,18 @@ def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> P
 
 
 def _utterance_conversations(collected: Collected) -> set[str]:
-    return {c for c, _ in collected.utterances}
+    return {c for c, _, _ in collected.utterances}
 
 
-def _write_utterances(path: Path, utterances: list[tuple[str, str]], redactor: Redactor,
+def _write_utterances(path: Path, utterances: list[tuple[str, str, str]], redactor: Redactor, key: bytes,
                       options: ExportOptions) -> int:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["text"])
+        writer.writerow(["text", "user"])
         rows = 0
-        for conversation, text in utterances:
+        for conversation, user, text in utterances:
             if not held_out(conversation, options.golden_fraction) and text.strip():
-                writer.writerow([redactor(text)])
+                writer.writerow([redactor(text), pseudonym(key, user)])
                 rows += 1
     return rows
 
@@ -232,7 +272,7 @@ def freeze_golden(root: Path, heldout: list[Example], options: ExportOptions) ->
         return golden
     if len(heldout) < options.min_golden or not any(e.good for e in heldout):
         return None
-    golden.mkdir(parents=True, exist_ok=True)
+    golden.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_jsonl(golden / "golden.jsonl", (_row(e) for e in heldout))
     return golden
 
