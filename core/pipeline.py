@@ -82,6 +82,9 @@ class Pipeline:
 
     async def handle(self, message: Message) -> None:
         """Answer one message; never raises for a plugin's fault."""
+        if await self.store.forgotten(message):  # its sender asked to be forgotten after sending it
+            log.info("message dropped: its sender was forgotten")
+            return
         command = self.commands.parse(message)
         if command is not None:  # the exchange stays out of the history
             text = await self.commands.answer(command, message)

@@ -111,6 +111,10 @@ class Keys:
     def votes(self) -> str:
         return f"{self.prefix}:votes"  # hash: reply, user and kind -> feedback (one vote each)
 
+    @property
+    def forgotten(self) -> str:
+        return f"{self.prefix}:forgotten"  # hash: tombstone (a hash of channel:user) -> when forgotten
+
     def user(self, user_id: str) -> str:
         return f"{self.prefix}:user:{user_id}"  # set of message ids, for forget_user
 

@@ -79,8 +79,14 @@ class ConversationStore(abc.ABC):
         """Stored feedback, all of it or for these replies."""
 
     @abc.abstractmethod
-    async def forget_user(self, user_id: str) -> int:
-        """Delete everything stored about a user; returns the number of messages removed."""
+    async def forget_user(self, user_id: str, channel: str | None = None) -> int:
+        """Delete a user's messages, the replies to them and their feedback (only `channel`'s when
+        given; other people's turns in shared chats stay); leave a tombstone so that their messages
+        still in flight are dropped (`forgotten`). Returns the number of messages removed."""
+
+    async def forgotten(self, message: Message) -> bool:
+        """True when the message's sender asked to be forgotten after it was sent: drop it unanswered."""
+        return False
 
     # -- dialogue state of multi-turn skills (not abstract, so other stores keep working) --
     async def load_state(self, conversation_id: str, user_id: str, name: str) -> dict[str, Any] | None:

@@ -90,6 +90,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX feedback_vote ON feedback (reply_id, user_id, kind);
     """,
+    # 4: tombstones of people forgotten (a hash of "channel:user id", never the id), see core/privacy.py
+    """
+    CREATE TABLE forgotten (
+        tombstone TEXT PRIMARY KEY,
+        time REAL NOT NULL
+    );
+    CREATE INDEX messages_by_user_channel ON messages (user_id, channel);
+    """,
 ]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
 import time
 from collections import OrderedDict, deque
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 
 from ..errors import StoreError
 from ..messages import Annotation, Feedback, Message, Reply, Turn
+from ..privacy import forgotten_in, person, tombstone
 from .base import ConversationStore, Status
 from .migrations import migrate
 
@@ -58,11 +61,13 @@ class SQLiteStore(ConversationStore):
         self._cache: OrderedDict[str, deque[Turn]] = OrderedDict()
         self._cache_size = cache_conversations
         self._cache_turns = 0
+        self._tombstones: dict[str, float] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite's -wal/-shm copy its mode
             await self._run(self._connect)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc} (check store.path)") from None
@@ -72,7 +77,9 @@ class SQLiteStore(ConversationStore):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
         migrate(conn)
+        self._tombstones = dict(conn.execute("SELECT tombstone, time FROM forgotten").fetchall())
         self._conn = conn
 
     async def close(self) -> None:
@@ -179,12 +186,15 @@ class SQLiteStore(ConversationStore):
         )
 
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?)", row)
-            conn.execute(
+            done = conn.execute(
                 "UPDATE messages SET status='done', annotations=? WHERE id=?", (annotations, message.id)
             )
+            if done.rowcount:  # none: the sender was forgotten while it was answered, keep nothing
+                conn.execute("INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?)", row)
 
         cached = self._cache.get(message.conversation_id)
+        if forgotten_in(self._tombstones, message):
+            cached = None
         if cached is not None:
             cached.append(Turn("user", message.text, message.id, message.time, message.annotations))
             cached.append(Turn("assistant", reply.text, reply.id, reply.time))
@@ -324,26 +334,41 @@ class SQLiteStore(ConversationStore):
 
         return [Feedback(*row) for row in await self._read(op)]
 
-    async def forget_user(self, user_id: str) -> int:
+    async def forget_user(self, user_id: str, channel: str | None = None) -> int:
+        who, args = ("user_id=? AND channel=?", (user_id, channel)) if channel else ("user_id=?", (user_id,))
+        mine = f"SELECT id FROM messages WHERE {who}"
+        grave, now = tombstone(person(channel, user_id)), time.time()
+
         def op(conn: sqlite3.Connection) -> int:
-            convs = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT conversation_id FROM messages WHERE user_id=?", (user_id,)
-                )
-            ]
-            conn.execute(
-                "DELETE FROM replies WHERE message_id IN (SELECT id FROM messages WHERE user_id=?)",
-                (user_id,),
-            )
-            conn.execute("DELETE FROM feedback WHERE user_id=?", (user_id,))
-            conn.execute("DELETE FROM dialogue_state WHERE user_id=?", (user_id,))
-            removed = conn.execute("DELETE FROM messages WHERE user_id=?", (user_id,)).rowcount
-            for conv in convs:
+            sql = f"SELECT DISTINCT conversation_id FROM messages WHERE {who}"
+            convs = conn.execute(sql, args).fetchall()
+            replies = f"SELECT id FROM replies WHERE message_id IN ({mine})"
+            conn.execute(f"DELETE FROM feedback WHERE reply_id IN ({replies})", args)  # others' votes on them
+            conn.execute(f"DELETE FROM replies WHERE message_id IN ({mine})", args)
+            conn.execute(f"DELETE FROM feedback WHERE {who}", args)
+            conn.execute("DELETE FROM dialogue_state WHERE user_id=?", (user_id,))  # no channel column
+            removed = conn.execute(f"DELETE FROM messages WHERE {who}", args).rowcount
+            conn.execute("INSERT OR REPLACE INTO forgotten VALUES (?, ?)", (grave, now))
+            for (conv,) in convs:
                 self._cache.pop(conv, None)
             return int(removed)
 
-        return int(await self._write(op))
+        self._tombstones[grave] = now  # from now on, before the commit: a reply racing it is not cached
+        removed = int(await self._write(op))
+        await self._run(self._checkpoint)
+        return removed
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the (securely deleted) file and empty it: no old page keeps the text."""
+        assert self._conn is not None
+        busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # another connection reads an old snapshot
+            logging.getLogger("interplay.store").warning(
+                "the WAL could not be emptied after a forget (another connection is reading): old pages "
+                "stay in %s-wal until SQLite next overwrites them", self.path)
+
+    async def forgotten(self, message: Message) -> bool:
+        return forgotten_in(self._tombstones, message)
 
     # -- the learning loop -----------------------------------------------------------------
     async def set_opt_out(self, user_id: str, opted_out: bool) -> None:

@@ -21,10 +21,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import hmac
 import json
 import os
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -32,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from interplay.core import Feedback, Message, Reply
+from interplay.core.privacy import person as person_name
+from interplay.core.privacy import pseudonym, pseudonym_key
 from interplay.core.store import ConversationStore
 
 from .redact import Redactor
 
 GOLDEN = "golden"
-FORMAT = 2  # 2: ids are pseudonyms, rows name their user's pseudonym
-KEY_FILE = ".pseudonym-key"
+FORMAT = 2  # 2: ids are pseudonyms, rows name the pseudonyms of their people (for /forget)
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,7 @@ class Example:
     model_version: str | None
     kinds: list[str] = field(default_factory=list)
     user: str = ""  # "channel:user id" in the store; its pseudonym once written
+    context_users: list[str] = field(default_factory=list)  # whose turn each context entry is (or answers)
 
     @property
     def good(self) -> bool:
@@ -116,21 +116,25 @@ async def collect(store: ConversationStore, options: ExportOptions) -> Collected
     opted_out = await store.opted_out()
     feedback = await store.feedback_for()
     rated = aggregate(f for f in feedback if f.user_id not in opted_out)
-    turns: dict[str, list[dict[str, str]]] = defaultdict(list)
+    turns: dict[str, list[tuple[dict[str, str], str]]] = defaultdict(list)  # (entry, whose)
     examples, utterances, used = [], [], set()
     for message, reply in await store.exchanges():
-        if message.user_id in opted_out:
+        if message.user_id in opted_out or await store.forgotten(message):
             continue
         history = turns[message.conversation_id]
         if reply is None and message.text.lstrip().startswith("/"):
             continue  # a chat command, not conversation
-        utterances.append((message.conversation_id, person(message), message.text))
+        who = person(message)
+        utterances.append((message.conversation_id, who, message.text))
         used.add(message.conversation_id)
-        context = [*history[-options.context_turns:], {"role": "user", "content": message.text}]
+        earlier = history[-options.context_turns:]
+        asked = {"role": "user", "content": message.text}
+        context = [*(entry for entry, _ in earlier), asked]
         if reply is not None:
-            history.extend([context[-1], {"role": "assistant", "content": reply.text}])
+            history.extend([(asked, who), ({"role": "assistant", "content": reply.text}, who)])
         example = _example(message, reply, context, rated, options)
         if example is not None:
+            example.context_users = [*(whose for _, whose in earlier), who]
             examples.append(example)
     return Collected(examples, utterances, used, len(feedback),
                      max((f.time for f in feedback), default=0.0), len(opted_out))
@@ -149,31 +153,15 @@ def _example(message: Message, reply: Reply | None, context: list[dict[str, str]
 
 def person(message: Message) -> str:
     """Who wrote a message, as /forget names them: the channel and that channel's user id."""
-    return f"{message.channel}:{message.user_id}"
-
-
-def pseudonym_key(root: Path) -> bytes:
-    """The key of the keyed hash for ids, created (mode 0600) with the first dataset."""
-    path = root / KEY_FILE
-    if not path.is_file():
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-        os.replace(path.with_suffix(".tmp"), path)
-    return bytes.fromhex(path.read_text().strip())
-
-
-def pseudonym(key: bytes, value: str) -> str:
-    """A stable id that cannot be turned back into `value` without the key."""
-    return "p" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:24]
+    return person_name(message.channel, message.user_id)
 
 
 def redacted(example: Example, redactor: Redactor, key: bytes) -> Example:
     context = [{"role": m["role"], "content": redactor(m["content"])} for m in example.context]
     return Example(pseudonym(key, example.conversation_id), example.reply_id, context,
                    redactor(example.reply), example.score, example.weight, example.model_version,
-                   example.kinds, pseudonym(key, example.user))
+                   example.kinds, pseudonym(key, example.user),
+                   [pseudonym(key, who) for who in example.context_users])
 
 
 def next_version(root: Path) -> Path:
@@ -188,9 +176,14 @@ def latest(root: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def _private(path: Path) -> int:
+    """A file descriptor for writing `path`, readable by this user only (datasets hold what people wrote)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+    with os.fdopen(_private(path), "w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
@@ -243,7 +236,8 @@ def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> P
         "golden": str(golden) if golden else None,
         "options": asdict(options),
     }
-    (staging / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    with os.fdopen(_private(staging / "dataset.json"), "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(meta, indent=2) + "\n")
     staging.rename(out)  # a dataset directory is complete or absent
     return out
 
@@ -254,7 +248,7 @@ def _utterance_conversations(collected: Collected) -> set[str]:
 
 def _write_utterances(path: Path, utterances: list[tuple[str, str, str]], redactor: Redactor, key: bytes,
                       options: ExportOptions) -> int:
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with os.fdopen(_private(path), "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["text", "user"])
         rows = 0
