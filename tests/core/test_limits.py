@@ -93,3 +93,12 @@ async def test_status_is_for_admins_only():
     assert "fake running" in allowed.text and "errors: none" in allowed.text
     assert "/status" not in guest_help.text
     assert "/status" in boss_help.text
+
+
+async def test_admins_are_named_per_channel():
+    config = {"interplay": {"admins": ["telegram:boss", "fake:chief"]}}
+    async with run_bot(installed=False, config=config) as bot:
+        other_channels_boss = await bot.say("/status", user="boss")  # "boss" on telegram, not here
+        chief = await bot.say("/status", user="chief")
+    assert other_channels_boss.text == "That command is for the bot's administrators."
+    assert chief.text.startswith("pending")

@@ -115,11 +115,11 @@ async def collect(store: ConversationStore, options: ExportOptions) -> Collected
     """Read exchanges, feedback and opt-outs; build the rated examples in their context."""
     opted_out = await store.opted_out()
     feedback = await store.feedback_for()
-    rated = aggregate(f for f in feedback if f.user_id not in opted_out)
+    rated = aggregate(f for f in feedback if not _excluded(opted_out, f.channel, f.user_id))
     turns: dict[str, list[tuple[dict[str, str], str]]] = defaultdict(list)  # (entry, whose)
     examples, utterances, used = [], [], set()
     for message, reply in await store.exchanges():
-        if message.user_id in opted_out or await store.forgotten(message):
+        if _excluded(opted_out, message.channel, message.user_id) or await store.forgotten(message):
             continue
         history = turns[message.conversation_id]
         if reply is None and message.text.lstrip().startswith("/"):
@@ -138,6 +138,11 @@ async def collect(store: ConversationStore, options: ExportOptions) -> Collected
             examples.append(example)
     return Collected(examples, utterances, used, len(feedback),
                      max((f.time for f in feedback), default=0.0), len(opted_out))
+
+
+def _excluded(opted_out: set[str], channel: str, user_id: str) -> bool:
+    """Opt-outs name "channel:user id" (/optout); a bare id, as older stores hold, counts on any channel."""
+    return person_name(channel, user_id) in opted_out or user_id in opted_out
 
 
 def _example(message: Message, reply: Reply | None, context: list[dict[str, str]],

@@ -151,3 +151,17 @@ async def test_one_person_repeating_a_vote_neither_starts_training_nor_outvotes(
     legacy += [Feedback("r2", "c2", u, -1.0, time=600.0) for u in ("a", "b")]
     score, _, _ = aggregate(legacy)["r2"]  # rows stored before one-vote-per-person still count once
     assert score == pytest.approx(-1 / 3)
+
+
+async def test_an_opt_out_covers_that_channels_user_only(tmp_path: Path) -> None:
+    from interplay.trainer.datasets.export import ExportOptions, collect
+
+    store = MemoryStore()
+    for channel in ("telegram", "slack"):  # the same id on two channels is two people
+        message = Message(channel, f"{channel}-c", "42", f"hello from {channel}")
+        await store.record_inbound(message)
+        await store.record_reply(message, Reply(message.id, message.conversation_id, channel, "hi",
+                                                "generator:onnx"))
+    await store.set_opt_out("telegram:42", True)
+    collected = await collect(store, ExportOptions())
+    assert [text for _, _, text in collected.utterances] == ["hello from slack"]
