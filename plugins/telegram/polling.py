@@ -154,7 +154,7 @@ class Poller:
             uid = item.get("update_id") if isinstance(item, dict) else None
             try:
                 update = Update.de_json(item, self.bot)
-                if not isinstance(update.update_id, int):
+                if not isinstance(item.get("update_id"), int) or isinstance(item.get("update_id"), bool):
                     raise TypeError("update_id is not an integer")
             except Exception as exc:
                 log.warning("skipping malformed update %r: %s: %s", uid, type(exc).__name__, exc)

@@ -233,3 +233,15 @@ async def test_outbound_rate_limit_is_applied(fake: FakeTelegram) -> None:
             fake.say(chat, "limited")
         await fake.wait_for(lambda: fake.count("sendMessage") == 10)
         assert loop.time() - started >= 0.9  # 5 at once, then 5 per second
+
+
+async def test_poller_skips_an_update_whose_id_is_a_boolean(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[int] = []
+
+    async def handle(update: Update) -> None:
+        seen.append(update.update_id)
+
+    poller = Poller(None, handle, TelegramSettings(), str)
+    forged = {"update_id": True, "message": fake_updates.message(1, 1, "true is not 1")}
+    assert await poller.process([forged, *_updates(2)])
+    assert seen == [2] and "skipping malformed update True" in caplog.text
