@@ -50,6 +50,9 @@ class RedisStore(ConversationStore):
     async def open(self) -> None:
         await check_reachable(self.client, self.url or "the configured Redis")
 
+    async def ping(self) -> None:
+        await self.client.ping()
+
     async def close(self) -> None:
         await self.client.aclose()
 

@@ -30,6 +30,10 @@ class ConversationStore(abc.ABC):
     async def close(self) -> None:
         """Flush and release storage."""
 
+    async def ping(self) -> None:
+        """Raise unless the store can take writes now (what /readyz asks)."""
+        await self.history("readyz-probe", 1)
+
     @abc.abstractmethod
     async def seen(self, channel: str, key: str) -> bool:
         """Record a deduplication key; True when it was already recorded (survives restarts)."""

@@ -62,6 +62,7 @@ class SQLiteStore(ConversationStore):
         self._cache_size = cache_conversations
         self._cache_turns = 0
         self._tombstones: dict[str, float] = {}
+        self._inode = 0
 
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -80,7 +81,25 @@ class SQLiteStore(ConversationStore):
         conn.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
         migrate(conn)
         self._tombstones = dict(conn.execute("SELECT tombstone, time FROM forgotten").fetchall())
+        self._inode = os.stat(self.path).st_ino
         self._conn = conn
+
+    async def ping(self) -> None:
+        """The file is still the one opened, and a write transaction can start (not cached history)."""
+        await self._run(self._ping)
+
+    def _ping(self) -> None:
+        conn = self._conn
+        if conn is None:
+            raise StoreError("the store is closed")
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode != self._inode:  # writes would go to an unlinked file and be lost at the next start
+            raise StoreError(f"{self.path} was replaced or deleted while the bot ran: restart it")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         while self._writes or (self._flusher and not self._flusher.done()):
