@@ -235,7 +235,8 @@ async def run_baseline(events: int, channels: int, store_kind: str) -> dict[str,
 
             async def side(c: int) -> None:
                 for i in range(c, events, channels):
-                    message = channel.message(f"question {i} please", f"C{c:03d}", external_id=f"Ev{i}")
+                    message = channel.message(f"question {i} please", f"C{c:03d}", user=f"U{c:03d}",
+                                              external_id=f"Ev{i}")
                     futures.append(await channel.submit(message))
 
             started = time.perf_counter()
