@@ -62,7 +62,8 @@ async def test_a_fast_sender_gets_one_polite_reply_and_others_are_unaffected():
 
 
 async def test_rate_limits_are_off_by_default():
-    async with run_bot(fakes, installed=False, generator="recording") as bot:
+    config = {"bus": {"sender_backlog": 0}}  # the cap on one person's queue is on by default (test_bus.py)
+    async with run_bot(fakes, installed=False, generator="recording", config=config) as bot:
         outcomes = [await _submit(bot, f"m{i}") for i in range(50)]
         await _settle(bot)
     assert set(outcomes) == {Submitted.ACCEPTED}
