@@ -61,6 +61,7 @@ return {status, reply, redis.call('EXISTS', KEYS[2]), turns, forgotten}
 _STORE_REPLY = """
 local function store_reply(k, a)
   if redis.call('HGET', k[1], 'reply') == a[3] then return end
+  if redis.call('EXISTS', k[1]) == 0 then return end  -- its sender was forgotten meanwhile: keep nothing
   redis.call('SET', k[3], a[4])
   redis.call('HSET', k[1], 'data', a[2], 'status', 'done', 'reply', a[3])
   redis.call('ZREM', k[2], a[1])

@@ -177,6 +177,8 @@ async def test_forget_in_redis_is_exact_and_leaves_nothing_in_a_dump(own_redis):
     assert await store.forgotten(sent[0]) and not await store.forgotten(sent[2])  # Bob's
     later = Message("test", "dm-a", "alice", "hello again")
     assert not await store.forgotten(later)  # a fresh start, not a ban
+    await answer(store, sent[0], f"late echo {alice}")  # a reply that was in flight during the forget
+    assert await client.exists(keys.message(sent[0].id)) == 0 and await store.history("dm-a", 10) == ()
     await client.config_set("rdbcompression", "no")
     await client.save()
     dump = (Path((await client.config_get("dir"))["dir"]) / "dump.rdb").read_bytes()
