@@ -90,7 +90,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX feedback_vote ON feedback (reply_id, user_id, kind);
     """,
-    # 4: tombstones of people forgotten (a hash of "channel:user id", never the id), see core/privacy.py
+    # 5: tombstones of people forgotten (a hash of "channel:user id", never the id), see core/privacy.py
     """
     CREATE TABLE forgotten (
         tombstone TEXT PRIMARY KEY,
