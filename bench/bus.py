@@ -64,7 +64,7 @@ async def run_bus(store_kind: str, conversations: int, per_conversation: int) ->
             channel = bot.channel
 
             async def say(text: str, conv: str) -> None:
-                await (await channel.submit(channel.message(text, conv)))
+                await (await channel.submit(channel.message(text, conv, user=conv)))  # one person each
                 channel.sent.clear()
 
             return await _drive(say, conversations, per_conversation)

@@ -160,7 +160,7 @@ async def drive(channel: FakeChannel, conversations: int, per: int, tag: str) ->
         for i in range(per):
             started = time.perf_counter()
             reply = await asyncio.wait_for(
-                await channel.submit(channel.message(f"{tag} {i} of {c}", f"{tag}-{c}")), 120
+                await channel.submit(channel.message(f"{tag} {i} of {c}", f"{tag}-{c}", user=f"p{c}")), 120
             )
             assert reply.text == f"{tag} {i} of {c}", reply.text
             latencies.append(time.perf_counter() - started)

@@ -62,7 +62,8 @@ def _plan(events: int, channels: int) -> dict[str, list[dict[str, Any]]]:
         thread = f"1700000000.{(i % channels) + 1:06d}"
         ts = thread if not plan[channel] else f"1700000001.{i + 1:06d}"
         plan[channel].append(
-            mention(channel, f"question {i} please", ts=ts, thread_ts=thread, event_id=f"Ev{i:08d}")
+            mention(channel, f"question {i} please", user=f"U{i % channels:03d}", ts=ts, thread_ts=thread,
+                    event_id=f"Ev{i:08d}")  # one person per channel: [bus] sender_backlog caps one sender
         )
     return plan
 
@@ -235,7 +236,8 @@ async def run_baseline(events: int, channels: int, store_kind: str) -> dict[str,
 
             async def side(c: int) -> None:
                 for i in range(c, events, channels):
-                    message = channel.message(f"question {i} please", f"C{c:03d}", external_id=f"Ev{i}")
+                    message = channel.message(f"question {i} please", f"C{c:03d}", user=f"U{c:03d}",
+                                              external_id=f"Ev{i}")
                     futures.append(await channel.submit(message))
 
             started = time.perf_counter()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from typing import TYPE_CHECKING, Protocol
 
 from .config import BusSettings
@@ -82,6 +82,7 @@ class Bus:
         self._pipeline: Pipeline | None = None  # given by start()
         self._capacity = asyncio.Semaphore(settings.max_pending)
         self._queues: dict[str, deque[Message]] = {}
+        self._per_sender: Counter[tuple[str, str]] = Counter()  # queued or in progress, per person
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
         self._side_tasks = BackgroundTasks("the bus")  # busy and limited replies
@@ -117,6 +118,12 @@ class Bus:
         if self._closed:
             raise BusClosed("the bot is shutting down; try again in a moment")
         message = valid_text(message)
+        cap = self.settings.sender_backlog
+        if cap and self._per_sender[_sender(message)] >= cap:  # before waiting for room: others go on
+            if not await self.store.record_inbound(message):
+                return Submitted.DUPLICATE
+            self._side_tasks.spawn(self._busy(message))
+            return Submitted.BUSY
         await self._capacity.acquire()
         try:
             stored = await self.store.record_inbound(message)
@@ -160,6 +167,7 @@ class Bus:
             self._side_tasks.spawn(self._busy(message))
             return Submitted.BUSY
         queue.append(message)
+        self._per_sender[_sender(message)] += 1
         return Submitted.ACCEPTED
 
     async def _work(self, conversation_id: str) -> None:
@@ -170,7 +178,10 @@ class Bus:
                 try:
                     await self._process(message)
                 finally:
-                    queue.popleft()
+                    done = _sender(queue.popleft())
+                    self._per_sender[done] -= 1
+                    if self._per_sender[done] <= 0:
+                        del self._per_sender[done]
                     self._capacity.release()
                     self.processed += 1
         finally:
@@ -230,3 +241,7 @@ class Bus:
                 len(still),
             )
         return not still
+
+
+def _sender(message: Message) -> tuple[str, str]:
+    return message.channel, message.user_id

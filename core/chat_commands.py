@@ -49,6 +49,10 @@ class ChatCommands:
         """Register a command (`name` without the slash)."""
         self.commands[name] = ChatCommand(name, help, handler, admin_only)
 
+    def is_admin(self, message: Message) -> bool:
+        """`[interplay] admins` names people as "channel:user id" (a bare id: that id on any channel)."""
+        return f"{message.channel}:{message.user_id}" in self.admins or message.user_id in self.admins
+
     def parse(self, message: Message) -> ChatCommand | None:
         text = message.text.strip()
         if not text.startswith("/"):
@@ -61,7 +65,7 @@ class ChatCommands:
 
     async def answer(self, command: ChatCommand, message: Message) -> str:
         """What the command says back (the pipeline sends it, outside the history)."""
-        if command.admin_only and message.user_id not in self.admins:
+        if command.admin_only and not self.is_admin(message):
             return "That command is for the bot's administrators."
         return await command.handler(message)
 
@@ -69,7 +73,7 @@ class ChatCommands:
         lines = [
             f"/{c.name} - {c.help}"
             for c in self.commands.values()
-            if c.name != "start" and (not c.admin_only or message.user_id in self.admins)
+            if c.name != "start" and (not c.admin_only or self.is_admin(message))
         ]
         return "Talk to me in plain words. Commands:\n" + "\n".join(lines)
 

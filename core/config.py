@@ -65,6 +65,9 @@ class BusSettings(Strict):
     backend: Literal["memory", "redis"] = "memory"  # "redis": ingress and worker processes (scale-out)
     max_pending: int = Field(10_000, ge=1)
     conversation_backlog: int = Field(100, ge=1)
+    # messages one person (channel, user) may have waiting; past it they get busy_reply, so one
+    # sender cannot fill max_pending and hold everyone else up. 0: no cap
+    sender_backlog: int = Field(20, ge=0)
     analyzer_timeout: float = Field(2.0, gt=0)
     skill_timeout: float = Field(10.0, gt=0)
     generation_timeout: float = Field(120.0, gt=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class InterplayError(Exception):
     """An expected failure; its message says what went wrong and what to do next."""
@@ -41,9 +43,34 @@ class StoreError(InterplayError):
     """The conversation store cannot be opened or migrated."""
 
 
+class Unavailable(InterplayError):
+    """A service the bot needs (the store, Redis) cannot be reached right now: retry later."""
+
+
 class ModelError(InterplayError):
     """A model directory is missing, corrupt or incompatible."""
 
 
 class Undeliverable(InterplayError):
     """A channel cannot deliver a reply for good (bot blocked, chat gone); not retried."""
+
+
+_REDIS_TRANSIENT = ("ConnectionError", "TimeoutError", "BusyLoadingError", "TryAgainError",
+                    "ReadOnlyError", "ClusterDownError", "MasterDownError")
+
+
+def transient(exc: BaseException) -> bool:
+    """True when `exc` is about the environment (store busy or locked, Redis down, disk full, network),
+    not about the data being handled: retrying the same input later can succeed, so it must not be dropped.
+    """
+    if isinstance(exc, Unavailable | OSError | TimeoutError):  # ConnectionError, disk full (ENOSPC), ...
+        return True
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(exc, sqlite3.OperationalError):  # locked, busy, disk full, I/O
+        return True
+    redis_errors = sys.modules.get("redis.exceptions")  # core never imports redis itself
+    if redis_errors is not None:
+        kinds = tuple(getattr(redis_errors, name) for name in _REDIS_TRANSIENT if hasattr(redis_errors, name))
+        if isinstance(exc, kinds):
+            return True
+    return isinstance(exc, StoreError) and exc.__cause__ is not None and transient(exc.__cause__)

@@ -156,8 +156,9 @@ class ModelSwapper:
     async def _swap_one(self, name: str, wanted: str | None) -> str:
         started = time.perf_counter()
         root = registry.model_root(self.config, name)
-        config = registry.with_model_dir(self.config, name, root / wanted if wanted else None)
-        try:
+        try:  # a path outside root/versions (absolute, "../") is refused, not followed
+            path = registry.version_dir(root, wanted) if wanted else None
+            config = registry.with_model_dir(self.config, name, path)
             version = await self._swap(name, config)
         except Exception as exc:
             why = str(exc) if isinstance(exc, InterplayError) else f"{type(exc).__name__}: {exc}"

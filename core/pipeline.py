@@ -82,6 +82,9 @@ class Pipeline:
 
     async def handle(self, message: Message) -> None:
         """Answer one message; never raises for a plugin's fault."""
+        if await self.store.forgotten(message):  # its sender asked to be forgotten after sending it
+            log.info("message dropped: its sender was forgotten")
+            return
         command = self.commands.parse(message)
         if command is not None:  # the exchange stays out of the history
             text = await self.commands.answer(command, message)
@@ -100,12 +103,11 @@ class Pipeline:
         latency["skills"] = time.perf_counter() - stage
         stream = ReplyStream(
             message,
-            self._guard(chunks, source, message, latency),
+            self._replying(self._guard(chunks, source, message, latency), message),
             reply_id=new_id(),
             source=source,
             model_version=version,
         )
-        await self.store.set_status(message.id, Status.REPLYING)
         if not await self.deliver(stream):
             await self.store.set_status(message.id, Status.FAILED)
             return
@@ -207,6 +209,22 @@ class Pipeline:
             await _aclose(iterator)
             latency["generate"] = time.perf_counter() - started
             self.observer.generated(source, deltas, latency["generate"])
+
+    async def _replying(self, chunks: AsyncIterator[str], message: Message) -> AsyncIterator[str]:
+        """Mark the message REPLYING as its first delta goes to the channel, not before.
+
+        A crash before then (during prefill, say) leaves it RECEIVED, so it is answered after the
+        restart; from the first delta on, part of a reply may be out and it is never replayed.
+        """
+        first = True
+        try:
+            async for delta in chunks:
+                if first:
+                    await self.store.set_status(message.id, Status.REPLYING)
+                    first = False
+                yield delta
+        finally:
+            await _aclose(chunks)
 
     def _fallback_tail(self, produced: bool) -> str:
         return f" … ({self.settings.fallback_reply})" if produced else self.settings.fallback_reply

@@ -17,7 +17,8 @@ MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 # (a URL in a library's exception, a token read straight from the environment).
 _TOKEN_PATTERNS = (
     r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}",  # Telegram bot token (also inside .../bot<token>/)
-    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack bot / user / app-level tokens
+    r"\b(?:xoxe\.)?xox[abposre]-[A-Za-z0-9-]{10,}",  # Slack bot / user / refresh / rotating tokens
+    r"hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}",  # Slack incoming webhook URLs
     r"\bxapp-[A-Za-z0-9-]{10,}",
     r"\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{16,}",
 )

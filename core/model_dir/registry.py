@@ -69,12 +69,23 @@ def current(root: Path) -> Entry | None:
 def current_path(root: Path) -> Path | None:
     """The directory of the promoted version served now (None: the configured model)."""
     entry = current(root)
-    return root / entry["path"] if entry else None
+    return version_dir(root, entry.get("path")) if entry else None
+
+
+def version_dir(root: Path, relative: Any) -> Path:
+    """`root/<relative>`, which must lie inside `root/versions`: registry.json cannot point elsewhere."""
+    versions = (root / VERSIONS).resolve()
+    path = (root / str(relative)).resolve() if isinstance(relative, str) and relative else None
+    if path is None or Path(str(relative)).is_absolute() or not path.is_relative_to(versions) \
+            or path == versions:
+        raise ModelError(f"{root / REGISTRY} names {relative!r}, which is not a version directory under "
+                         f"{versions}: fix or remove the file (interplay models rollback rewrites it)")
+    return path
 
 
 def promote(root: Path, entry: Entry) -> dict[str, Any]:
     """Make `entry` (a version under `root/versions`) the one to serve; the old one goes to history."""
-    if not (root / entry["path"]).is_dir():
+    if not version_dir(root, entry["path"]).is_dir():
         raise ModelError(f"cannot promote {entry['path']}: no such directory in {root}")
     data = read(root)
     data["history"].append(data.get("current"))

@@ -53,7 +53,7 @@ class Readiness:
 async def _probe_store(store: ConversationStore) -> str:
     try:
         async with asyncio.timeout(STORE_PROBE_TIMEOUT):
-            await store.history("readyz-probe", 1)
+            await store.ping()
     except Exception as exc:  # any failure means "not ready"; the reason is shown, not raised
         return f"failed: {type(exc).__name__}: {exc}"
     return "ok"

@@ -12,7 +12,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from ..config import InterplayConfig, resolve_secret
-from ..errors import InterplayError
+from ..errors import Unavailable
 from ..extras import requires_extra
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 GROUP = "workers"  # the consumer group on every inbound stream
 
 
-class RedisUnavailable(InterplayError):
+class RedisUnavailable(Unavailable):
     """Redis cannot be reached or refused a command."""
 
 
@@ -105,7 +105,15 @@ class Keys:
 
     @property
     def feedback(self) -> str:
-        return f"{self.prefix}:feedback"
+        return f"{self.prefix}:feedback"  # list: feedback stored before votes (read, never written)
+
+    @property
+    def votes(self) -> str:
+        return f"{self.prefix}:votes"  # hash: reply, user and kind -> feedback (one vote each)
+
+    @property
+    def forgotten(self) -> str:
+        return f"{self.prefix}:forgotten"  # hash: tombstone (a hash of channel:user) -> when forgotten
 
     def user(self, user_id: str) -> str:
         return f"{self.prefix}:user:{user_id}"  # set of message ids, for forget_user

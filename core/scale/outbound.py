@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..contracts import ReplyStream
@@ -82,7 +82,9 @@ class Outbound:
 
     async def abort(self, message: Message, reply_to: str) -> None:
         """Tell the ingress that a reply begun by a crashed attempt will not be finished."""
-        fields = {"k": "abort", "mid": message.id, "m": codec.dump_message(message), "w": self.worker}
+        # the ingress needs where to answer, not what was asked: the text stays out of the stream
+        blank = codec.dump_message(replace(message, text=""))
+        fields = {"k": "abort", "mid": message.id, "m": blank, "w": self.worker}
         await self.client.xadd(reply_to, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
 
 

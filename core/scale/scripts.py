@@ -37,14 +37,20 @@ end
 return verdict
 """
 
-# KEYS: message, started, turns. ARGV: history turns wanted (0: none).
+# KEYS: message, started, turns, forgotten. ARGV: history turns wanted (0: none), the message's
+# time, its two tombstones (core/privacy.py).
 # A worker's first look at a message: its status and reply id, whether an attempt already began
-# sending a reply, and the conversation's last turns (the history the pipeline asks for next).
+# sending a reply, the conversation's last turns (the history the pipeline asks for next), and
+# whether its sender was forgotten after sending it (1: drop it unanswered).
 LOOK = """
 local turns = {}
 if tonumber(ARGV[1]) > 0 then turns = redis.call('LRANGE', KEYS[3], -tonumber(ARGV[1]), -1) end
 local status, reply = unpack(redis.call('HMGET', KEYS[1], 'status', 'reply'))
-return {status, reply, redis.call('EXISTS', KEYS[2]), turns}
+local forgotten = 0
+for _, when in ipairs(redis.call('HMGET', KEYS[4], ARGV[3], ARGV[4])) do
+  if when and tonumber(ARGV[2]) <= tonumber(when) then forgotten = 1 end
+end
+return {status, reply, redis.call('EXISTS', KEYS[2]), turns, forgotten}
 """
 
 # What storing a reply writes (RedisStore.record_reply, and a worker's FINISH step). A re-run
@@ -55,6 +61,7 @@ return {status, reply, redis.call('EXISTS', KEYS[2]), turns}
 _STORE_REPLY = """
 local function store_reply(k, a)
   if redis.call('HGET', k[1], 'reply') == a[3] then return end
+  if redis.call('EXISTS', k[1]) == 0 then return end  -- its sender was forgotten meanwhile: keep nothing
   redis.call('SET', k[3], a[4])
   redis.call('HSET', k[1], 'data', a[2], 'status', 'done', 'reply', a[3])
   redis.call('ZREM', k[2], a[1])
@@ -148,4 +155,34 @@ return held
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+
+# KEYS: a stream. ARGV: message ids. XDEL only marks entries deleted (their bytes stay in the
+# stream's nodes, and so in dumps), so the stream is rebuilt without the events of those
+# messages: same entry ids, same last id, atomically (readers resume from their position).
+PURGE_STREAM = """
+local doomed = {}
+for _, id in ipairs(ARGV) do doomed[id] = true end
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+local kept, found = {}, 0
+for _, entry in ipairs(entries) do
+  local fields, drop = entry[2], false
+  for i = 1, #fields, 2 do
+    if fields[i] == 'mid' and doomed[fields[i + 1]] then drop = true end
+  end
+  if drop then found = found + 1 else table.insert(kept, entry) end
+end
+if found == 0 then return 0 end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+end
+redis.call('DEL', KEYS[1])
+for _, entry in ipairs(kept) do
+  redis.call('XADD', KEYS[1], entry[1], unpack(entry[2]))
+end
+if #kept == 0 then redis.call('XADD', KEYS[1], last, 'k', 'purged') redis.call('XDEL', KEYS[1], last) end
+redis.call('XSETID', KEYS[1], last)
+return found
 """

@@ -8,11 +8,13 @@ that belong together go out in one MULTI transaction or Lua script, applied whol
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..messages import Feedback, Message, Reply, Turn
+from ..privacy import person, tombstone, tombstones_of
 from ..store.base import ConversationStore, Status
 from . import codec, scripts
 from .keys import GROUP, Keys, check_reachable, connect, redis_url, shown_url
@@ -35,6 +37,7 @@ class RedisStore(ConversationStore):
         self.url = url
         self._accept = client.register_script(scripts.ACCEPT)
         self._record = client.register_script(scripts.RECORD)
+        self._purge_stream = client.register_script(scripts.PURGE_STREAM)
 
     @classmethod
     def from_config(cls, config: InterplayConfig) -> RedisStore:
@@ -46,6 +49,9 @@ class RedisStore(ConversationStore):
 
     async def open(self) -> None:
         await check_reachable(self.client, self.url or "the configured Redis")
+
+    async def ping(self) -> None:
+        await self.client.ping()
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -187,49 +193,105 @@ class RedisStore(ConversationStore):
         return await self.get_reply(reply_id) if reply_id else None
 
     async def add_feedback(self, feedback: Feedback) -> None:
-        await self.client.rpush(self.keys.feedback, codec.dump_feedback(feedback))
+        await self.client.hset(self.keys.votes, _vote(feedback), codec.dump_feedback(feedback))
+
+    async def _all_feedback(self) -> list[Feedback]:
+        legacy = [codec.load_feedback(r) for r in await self.client.lrange(self.keys.feedback, 0, -1)]
+        latest = {_vote(f): f for f in sorted(legacy, key=lambda f: f.time)}
+        votes = await self.client.hgetall(self.keys.votes)
+        latest.update((field, codec.load_feedback(raw)) for field, raw in votes.items())
+        return list(latest.values())
 
     async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
-        everything = [codec.load_feedback(r) for r in await self.client.lrange(self.keys.feedback, 0, -1)]
+        everything = await self._all_feedback()
         if reply_ids is None:
             return sorted(everything, key=lambda f: f.time)
         wanted = set(reply_ids)
         return sorted((f for f in everything if f.reply_id in wanted), key=lambda f: f.time)
 
-    async def forget_user(self, user_id: str) -> int:
+    async def forget_user(self, user_id: str, channel: str | None = None) -> int:
         k = self.keys
-        ids = await self.client.smembers(k.user(user_id))
-        conversations: set[str] = set()
-        doomed: list[str] = [k.user(user_id)]
-        for message_id in ids:
-            data, reply_id = await self.client.hmget(k.message(message_id), ["data", "reply"])
-            if data is None:
-                continue
-            conversations.add(codec.load_message(data).conversation_id)
-            doomed += [k.message(message_id)] + ([k.reply(reply_id)] if reply_id else [])
-        for conversation in conversations:
-            doomed += [k.turns(conversation), k.last_reply(conversation)]
-        removed = sum(1 for d in doomed if d.startswith(k.message("")))
-        dialogues = await self.client.smembers(k.dialogues_of(user_id))
-        doomed.append(k.dialogues_of(user_id))
+        mine, replies = await self._messages_of(user_id, channel)
+        grave = tombstone(person(channel, user_id))
+        await self.client.hset(k.forgotten, grave, time.time())  # first: a worker racing this drops it
+        doomed = [k.message(m) for m in mine] + [k.started(m) for m in mine] + [k.sent(m) for m in mine]
+        doomed += [k.reply(r.id) for r in replies.values()]
+        doomed += [k.reply_external(r.channel, r.external_id) for r in replies.values() if r.external_id]
+        gone = set(mine) | set(replies)
         async with self.client.pipeline(transaction=True) as tx:
-            tx.delete(*doomed)
-            for conversation in dialogues:
-                fields = [
-                    f
-                    for f in await self.client.hkeys(k.dialogue(conversation))
-                    if f.startswith(f"{user_id}\x1f")
-                ]
-                if fields:
-                    tx.hdel(k.dialogue(conversation), *fields)
-            if ids:
-                tx.zrem(k.received, *ids)
-                tx.zrem(k.messages, *ids)
-            for raw in await self.client.lrange(k.feedback, 0, -1):
-                if codec.load_feedback(raw).user_id == user_id:
-                    tx.lrem(k.feedback, 0, raw)
+            if doomed:
+                tx.delete(*doomed)
+            if mine:
+                tx.zrem(k.received, *mine)
+                tx.zrem(k.messages, *mine)
+                tx.srem(k.user(user_id), *mine)
+            conversations = {c for c in mine.values() if c} | {r.conversation_id for r in replies.values()}
+            for conversation in conversations:
+                await self._drop_turns(tx, conversation, gone)
+            await self._drop_votes(tx, user_id, channel, set(replies))
+            await self._drop_dialogues(tx, user_id)
             await tx.execute()
-        return removed
+        await self._purge_streams(set(mine))
+        return len(mine)
+
+    async def _messages_of(self, user_id: str, channel: str | None) -> tuple[dict[str, str], dict[str, Reply]]:  # noqa: E501
+        """The user's messages (id -> conversation; on `channel` only, when given) and the replies to them."""
+        mine: dict[str, str] = {}
+        replies: dict[str, Reply] = {}
+        for message_id in await self.client.smembers(self.keys.user(user_id)):
+            data, reply_id = await self.client.hmget(self.keys.message(message_id), ["data", "reply"])
+            message = codec.load_message(data) if data is not None else None
+            if message is not None and channel is not None and message.channel != channel:
+                continue
+            mine[message_id] = message.conversation_id if message is not None else ""
+            reply = await self.get_reply(reply_id) if reply_id else None
+            if reply is not None:
+                replies[reply.id] = reply
+        return mine, replies
+
+    async def _drop_turns(self, tx: Any, conversation: str, gone: set[str]) -> None:
+        """Only the forgotten person's turns and the replies to them: a group chat keeps the rest."""
+        k = self.keys
+        for raw in await self.client.lrange(k.turns(conversation), 0, -1):
+            if codec.load_turn(raw).id in gone:
+                tx.lrem(k.turns(conversation), 0, raw)
+        if await self.client.get(k.last_reply(conversation)) in gone:
+            tx.delete(k.last_reply(conversation))
+
+    async def _drop_votes(self, tx: Any, user_id: str, channel: str | None, replies: set[str]) -> None:
+        k = self.keys
+
+        def doomed(f: Feedback) -> bool:
+            return f.reply_id in replies or (f.user_id == user_id and channel in (None, f.channel))
+
+        for raw in await self.client.lrange(k.feedback, 0, -1):
+            if doomed(codec.load_feedback(raw)):
+                tx.lrem(k.feedback, 0, raw)
+        votes = await self.client.hgetall(k.votes)
+        votes = [v for v, raw in votes.items() if doomed(codec.load_feedback(raw))]
+        if votes:
+            tx.hdel(k.votes, *votes)
+
+    async def _drop_dialogues(self, tx: Any, user_id: str) -> None:
+        """What multi-turn skills waited for from this person (no channel is stored with it)."""
+        k = self.keys
+        for conversation in await self.client.smembers(k.dialogues_of(user_id)):
+            names = await self.client.hkeys(k.dialogue(conversation))
+            fields = [f for f in names if f.startswith(f"{user_id}\x1f")]
+            if fields:
+                tx.hdel(k.dialogue(conversation), *fields)
+        tx.delete(k.dialogues_of(user_id))
+
+    async def _purge_streams(self, mine: set[str]) -> None:
+        """Reply events still in the outbound streams carry the message and reply text: delete them."""
+        if not mine:
+            return
+        async for stream in self.client.scan_iter(match=self.keys.outbound("*"), _type="stream"):
+            await self._purge_stream(keys=[stream], args=sorted(mine))
+
+    async def forgotten(self, message: Message) -> bool:
+        when = await self.client.hmget(self.keys.forgotten, list(tombstones_of(message)))
+        return any(w is not None and message.time <= float(w) for w in when)
 
     # -- the learning loop ---------------------------------------------------------------------
     async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
@@ -259,14 +321,15 @@ class WorkerStore(RedisStore):
     (`scripts.FINISH`), so `record_reply` only holds the reply until that step (a worker that
     dies before it leaves nothing stored, and the entry pending). A reply's first chunk marks
     its message `replying` (`scripts.EMIT`), so `set_status(REPLYING)` needs no command of its
-    own; and the history the worker fetched along with its first look at a message is used
-    instead of a second round trip.
+    own; and the history (and tombstone check) the worker fetched along with its first look at
+    a message is used instead of a second round trip.
     """
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.unsaved: dict[str, tuple[Message, Reply]] = {}  # message id -> reply, until FINISH
         self.prefetched: dict[str, tuple[int, list[str]]] = {}  # conversation -> (limit, raw turns)
+        self.not_forgotten: set[str] = set()  # message ids the worker's first look found not forgotten
 
     async def record_reply(self, message: Message, reply: Reply) -> None:
         self.unsaved[message.id] = (message, reply)
@@ -279,11 +342,21 @@ class WorkerStore(RedisStore):
         if status is not Status.REPLYING:
             await super().set_status(message_id, status)
 
+    async def forgotten(self, message: Message) -> bool:
+        if message.id in self.not_forgotten:
+            self.not_forgotten.discard(message.id)
+            return False
+        return await super().forgotten(message)
+
     async def history(self, conversation_id: str, limit: int) -> tuple[Turn, ...]:
         fetched = self.prefetched.pop(conversation_id, None)
         if fetched is None or fetched[0] != limit:
             return await super().history(conversation_id, limit)
         return tuple(codec.load_turn(r) for r in fetched[1])
+
+
+def _vote(feedback: Feedback) -> str:
+    return "\t".join((feedback.reply_id, feedback.user_id, feedback.kind))
 
 
 async def ensure_groups(client: Any, keys: Keys) -> None:

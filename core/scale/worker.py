@@ -19,6 +19,7 @@ from ..contracts import Submitted
 from ..errors import BusClosed
 from ..logs import message_context
 from ..messages import Feedback, Message, Reply
+from ..privacy import tombstones_of
 from ..store.base import Status
 from . import codec, scripts
 from .keys import GROUP, stop_task
@@ -148,8 +149,13 @@ class Worker:
 
     async def _answer_once(self, message: Message, entry_id: str, reply_to: str) -> None:
         k, limit = self.keys, max(self.pipeline.history_turns, 0)
-        keys = [k.message(message.id), k.started(message.id), k.turns(message.conversation_id)]
-        status, reply_id, started, turns = await self._look(keys=keys, args=[limit])
+        keys = [k.message(message.id), k.started(message.id), k.turns(message.conversation_id), k.forgotten]
+        args = [limit, repr(message.time), *tombstones_of(message)]
+        status, reply_id, started, turns, forgotten = await self._look(keys=keys, args=args)
+        if forgotten:  # its sender asked to be forgotten after sending it: acknowledged, never answered
+            log.info("message dropped: its sender was forgotten")
+            return
+        self.store.not_forgotten.add(message.id)  # the pipeline asks again: answered from this look
         if status == Status.DONE and reply_id:  # stored, not acknowledged: say it again, the ingress dedupes
             reply = await self.store.get_reply(reply_id)
             if reply is not None:
@@ -171,6 +177,7 @@ class Worker:
                 await self._settle(message, reply_to)
         finally:
             self.store.prefetched.pop(message.conversation_id, None)
+            self.store.not_forgotten.discard(message.id)
             self.outbound.attempts.pop(message.id, None)
             self.outbound.taken_over.discard(message.id)
             self.outbound.failures.pop(message.id, None)

@@ -30,6 +30,10 @@ class ConversationStore(abc.ABC):
     async def close(self) -> None:
         """Flush and release storage."""
 
+    async def ping(self) -> None:
+        """Raise unless the store can take writes now (what /readyz asks)."""
+        await self.history("readyz-probe", 1)
+
     @abc.abstractmethod
     async def seen(self, channel: str, key: str) -> bool:
         """Record a deduplication key; True when it was already recorded (survives restarts)."""
@@ -56,7 +60,7 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def add_feedback(self, feedback: Feedback) -> None:
-        """Store a judgement of a reply."""
+        """Store a judgement of a reply: one per (reply, user, kind), a later one replaces the earlier."""
 
     @abc.abstractmethod
     async def get_reply(self, reply_id: str) -> Reply | None:
@@ -79,8 +83,14 @@ class ConversationStore(abc.ABC):
         """Stored feedback, all of it or for these replies."""
 
     @abc.abstractmethod
-    async def forget_user(self, user_id: str) -> int:
-        """Delete everything stored about a user; returns the number of messages removed."""
+    async def forget_user(self, user_id: str, channel: str | None = None) -> int:
+        """Delete a user's messages, the replies to them and their feedback (only `channel`'s when
+        given; other people's turns in shared chats stay); leave a tombstone so that their messages
+        still in flight are dropped (`forgotten`). Returns the number of messages removed."""
+
+    async def forgotten(self, message: Message) -> bool:
+        """True when the message's sender asked to be forgotten after it was sent: drop it unanswered."""
+        return False
 
     # -- dialogue state of multi-turn skills (not abstract, so other stores keep working) --
     async def load_state(self, conversation_id: str, user_id: str, name: str) -> dict[str, Any] | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..messages import Feedback, Message, Reply, Turn
+from ..privacy import forgotten_in, person, tombstone
 from .base import ConversationStore, Status
 
 
@@ -23,6 +25,7 @@ class MemoryStore(ConversationStore):
         self.feedback: list[Feedback] = []
         self.opt_outs: set[str] = set()
         self.states: dict[tuple[str, str, str], str] = {}  # JSON, as the other stores keep it
+        self.tombstones: dict[str, float] = {}  # tombstone(person) -> when they were forgotten
 
     async def seen(self, channel: str, key: str) -> bool:
         if (channel, key) in self.keys:
@@ -41,6 +44,8 @@ class MemoryStore(ConversationStore):
         self.status[message_id] = status
 
     async def record_reply(self, message: Message, reply: Reply) -> None:
+        if message.id not in self.messages:  # forgotten while it was being answered
+            return
         self.messages[message.id] = message
         self.status[message.id] = Status.DONE
         self.replies[reply.id] = reply
@@ -70,6 +75,8 @@ class MemoryStore(ConversationStore):
             self.states[key] = json.dumps(dict(state))
 
     async def add_feedback(self, feedback: Feedback) -> None:
+        vote = (feedback.reply_id, feedback.user_id, feedback.kind)
+        self.feedback = [f for f in self.feedback if (f.reply_id, f.user_id, f.kind) != vote]
         self.feedback.append(feedback)
 
     async def get_reply(self, reply_id: str) -> Reply | None:
@@ -97,17 +104,25 @@ class MemoryStore(ConversationStore):
         wanted = set(reply_ids)
         return [f for f in self.feedback if f.reply_id in wanted]
 
-    async def forget_user(self, user_id: str) -> int:
-        gone = [m for m in self.messages.values() if m.user_id == user_id]
+    async def forget_user(self, user_id: str, channel: str | None = None) -> int:
+        gone = [m for m in self.messages.values() if m.user_id == user_id and channel in (None, m.channel)]
+        gone_ids = {m.id for m in gone}
+        gone_replies = {k for k, r in self.replies.items() if r.message_id in gone_ids}
         for m in gone:
             del self.messages[m.id]
             self.status.pop(m.id, None)
-            self.turns.pop(m.conversation_id, None)
-        gone_ids = {m.id for m in gone}
-        self.replies = {k: r for k, r in self.replies.items() if r.message_id not in gone_ids}
-        self.feedback = [f for f in self.feedback if f.user_id != user_id]
+        for conversation in {m.conversation_id for m in gone}:  # only their turns: a group keeps the rest
+            kept = [t for t in self.turns[conversation] if t.id not in gone_ids | gone_replies]
+            self.turns[conversation] = kept
+        self.replies = {k: r for k, r in self.replies.items() if k not in gone_replies}
+        self.feedback = [f for f in self.feedback if f.reply_id not in gone_replies
+                         and not (f.user_id == user_id and channel in (None, f.channel))]
+        self.tombstones[tombstone(person(channel, user_id))] = time.time()
         self.states = {k: v for k, v in self.states.items() if k[1] != user_id}
         return len(gone)
+
+    async def forgotten(self, message: Message) -> bool:
+        return forgotten_in(self.tombstones, message)
 
     async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
         (self.opt_outs.add if opted_out else self.opt_outs.discard)(user_id)
@@ -119,3 +134,4 @@ class MemoryStore(ConversationStore):
         by_message = {r.message_id: r for r in self.replies.values()}
         rows = sorted((m for m in self.messages.values() if m.time > since), key=lambda m: m.time)
         return [(m, by_message.get(m.id)) for m in rows]
+

@@ -81,6 +81,23 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX dialogue_state_by_user ON dialogue_state (user_id);
     """,
+    # 4: one vote per (reply, user, kind), the latest wins (a 500-times pressed button is one vote)
+    """
+    DELETE FROM feedback WHERE EXISTS (
+        SELECT 1 FROM feedback later WHERE later.reply_id = feedback.reply_id
+        AND later.user_id = feedback.user_id AND later.kind = feedback.kind
+        AND (later.time > feedback.time OR (later.time = feedback.time AND later.rowid > feedback.rowid))
+    );
+    CREATE UNIQUE INDEX feedback_vote ON feedback (reply_id, user_id, kind);
+    """,
+    # 5: tombstones of people forgotten (a hash of "channel:user id", never the id), see core/privacy.py
+    """
+    CREATE TABLE forgotten (
+        tombstone TEXT PRIMARY KEY,
+        time REAL NOT NULL
+    );
+    CREATE INDEX messages_by_user_channel ON messages (user_id, channel);
+    """,
 ]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
 import time
 from collections import OrderedDict, deque
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 
 from ..errors import StoreError
 from ..messages import Annotation, Feedback, Message, Reply, Turn
+from ..privacy import forgotten_in, person, tombstone
 from .base import ConversationStore, Status
 from .migrations import migrate
 
@@ -58,11 +61,14 @@ class SQLiteStore(ConversationStore):
         self._cache: OrderedDict[str, deque[Turn]] = OrderedDict()
         self._cache_size = cache_conversations
         self._cache_turns = 0
+        self._tombstones: dict[str, float] = {}
+        self._inode = 0
 
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite's -wal/-shm copy its mode
             await self._run(self._connect)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc} (check store.path)") from None
@@ -72,8 +78,28 @@ class SQLiteStore(ConversationStore):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
         migrate(conn)
+        self._tombstones = dict(conn.execute("SELECT tombstone, time FROM forgotten").fetchall())
+        self._inode = os.stat(self.path).st_ino
         self._conn = conn
+
+    async def ping(self) -> None:
+        """The file is still the one opened, and a write transaction can start (not cached history)."""
+        await self._run(self._ping)
+
+    def _ping(self) -> None:
+        conn = self._conn
+        if conn is None:
+            raise StoreError("the store is closed")
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode != self._inode:  # writes would go to an unlinked file and be lost at the next start
+            raise StoreError(f"{self.path} was replaced or deleted while the bot ran: restart it")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         while self._writes or (self._flusher and not self._flusher.done()):
@@ -179,12 +205,15 @@ class SQLiteStore(ConversationStore):
         )
 
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?)", row)
-            conn.execute(
+            done = conn.execute(
                 "UPDATE messages SET status='done', annotations=? WHERE id=?", (annotations, message.id)
             )
+            if done.rowcount:  # none: the sender was forgotten while it was answered, keep nothing
+                conn.execute("INSERT INTO replies VALUES (?,?,?,?,?,?,?,?,?,?)", row)
 
         cached = self._cache.get(message.conversation_id)
+        if forgotten_in(self._tombstones, message):
+            cached = None
         if cached is not None:
             cached.append(Turn("user", message.text, message.id, message.time, message.annotations))
             cached.append(Turn("assistant", reply.text, reply.id, reply.time))
@@ -307,7 +336,7 @@ class SQLiteStore(ConversationStore):
             f.weight,
             f.time,
         )
-        await self._write(lambda c: c.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?)", row))
+        await self._write(lambda c: c.execute(_VOTE, row))
 
     async def feedback_for(self, reply_ids: Iterable[str] | None = None) -> list[Feedback]:
         wanted = None if reply_ids is None else list(reply_ids)
@@ -324,26 +353,41 @@ class SQLiteStore(ConversationStore):
 
         return [Feedback(*row) for row in await self._read(op)]
 
-    async def forget_user(self, user_id: str) -> int:
+    async def forget_user(self, user_id: str, channel: str | None = None) -> int:
+        who, args = ("user_id=? AND channel=?", (user_id, channel)) if channel else ("user_id=?", (user_id,))
+        mine = f"SELECT id FROM messages WHERE {who}"
+        grave, now = tombstone(person(channel, user_id)), time.time()
+
         def op(conn: sqlite3.Connection) -> int:
-            convs = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT conversation_id FROM messages WHERE user_id=?", (user_id,)
-                )
-            ]
-            conn.execute(
-                "DELETE FROM replies WHERE message_id IN (SELECT id FROM messages WHERE user_id=?)",
-                (user_id,),
-            )
-            conn.execute("DELETE FROM feedback WHERE user_id=?", (user_id,))
-            conn.execute("DELETE FROM dialogue_state WHERE user_id=?", (user_id,))
-            removed = conn.execute("DELETE FROM messages WHERE user_id=?", (user_id,)).rowcount
-            for conv in convs:
+            sql = f"SELECT DISTINCT conversation_id FROM messages WHERE {who}"
+            convs = conn.execute(sql, args).fetchall()
+            replies = f"SELECT id FROM replies WHERE message_id IN ({mine})"
+            conn.execute(f"DELETE FROM feedback WHERE reply_id IN ({replies})", args)  # others' votes on them
+            conn.execute(f"DELETE FROM replies WHERE message_id IN ({mine})", args)
+            conn.execute(f"DELETE FROM feedback WHERE {who}", args)
+            conn.execute("DELETE FROM dialogue_state WHERE user_id=?", (user_id,))  # no channel column
+            removed = conn.execute(f"DELETE FROM messages WHERE {who}", args).rowcount
+            conn.execute("INSERT OR REPLACE INTO forgotten VALUES (?, ?)", (grave, now))
+            for (conv,) in convs:
                 self._cache.pop(conv, None)
             return int(removed)
 
-        return int(await self._write(op))
+        self._tombstones[grave] = now  # from now on, before the commit: a reply racing it is not cached
+        removed = int(await self._write(op))
+        await self._run(self._checkpoint)
+        return removed
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the (securely deleted) file and empty it: no old page keeps the text."""
+        assert self._conn is not None
+        busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # another connection reads an old snapshot
+            logging.getLogger("interplay.store").warning(
+                "the WAL could not be emptied after a forget (another connection is reading): old pages "
+                "stay in %s-wal until SQLite next overwrites them", self.path)
+
+    async def forgotten(self, message: Message) -> bool:
+        return forgotten_in(self._tombstones, message)
 
     # -- the learning loop -----------------------------------------------------------------
     async def set_opt_out(self, user_id: str, opted_out: bool) -> None:
@@ -363,6 +407,12 @@ class SQLiteStore(ConversationStore):
         return [(_exchange_message(r), _reply(r[9:]) if r[9] is not None else None) for r in rows]
 
 
+_VOTE = (  # one vote per (reply, user, kind): a later one replaces it
+    "INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (reply_id, user_id, kind) DO UPDATE SET"
+    " id=excluded.id, conversation_id=excluded.conversation_id, score=excluded.score,"
+    " channel=excluded.channel, model_version=excluded.model_version, weight=excluded.weight,"
+    " time=excluded.time"
+)
 _EXCHANGES = (
     "SELECT m.id, m.conversation_id, m.channel, m.user_id, m.external_id, m.text, m.time, m.meta,"
     " m.annotations, r.message_id, r.conversation_id, r.channel, r.text, r.source, r.id, r.model_version,"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +67,58 @@ class ChatTokenizer:
 
     def apply_chat_template(self, chat: list[dict[str, str]], add_generation_prompt: bool = True,
                             tokenize: bool = True) -> Any:
-        """Same call shape as transformers' method, so prompt code works with either tokenizer."""
-        text = self.render(chat, add_generation_prompt)
-        return self.encode(text) if tokenize else text
+        """Same call shape as transformers' method, so prompt code works with either tokenizer.
+
+        Tokenized, only the template's own special tokens are special: `<|im_end|>` typed by a
+        user (or kept in history) stays text (`encode_chat`).
+        """
+        if not tokenize:
+            return self.render(chat, add_generation_prompt)
+        return encode_chat(self._tok, self.render, chat, add_generation_prompt)
+
+
+_PLAIN: dict[int, Any] = {}  # id(tokenizer) -> (tokenizer, its copy that never splits special tokens)
+
+
+def _plain_copy(backend: Any) -> Any:
+    entry = _PLAIN.get(id(backend))
+    if entry is None or entry[0] is not backend:
+        from tokenizers import Tokenizer
+
+        plain = Tokenizer.from_str(backend.to_str())
+        plain.encode_special_tokens = True  # "<|im_end|>" in the text is five ordinary tokens
+        entry = _PLAIN[id(backend)] = (backend, plain)
+    return entry[1]
+
+
+def encode_plain(backend: Any, text: str) -> list[int]:
+    """Ids of `text` with no special token in them, whatever the text spells (a `tokenizers.Tokenizer`)."""
+    return list(_plain_copy(backend).encode(text, add_special_tokens=False).ids)
+
+
+def encode_chat(backend: Any, render: Any, chat: list[dict[str, str]], add_generation_prompt: bool = True
+                ) -> list[int]:
+    """Prompt ids in which only the chat template's own text may produce special tokens.
+
+    The template is rendered with a marker in place of each message's content; the rendered
+    text is cut at its special tokens (as the tokenizer itself cuts it), and each piece between
+    them is encoded with the contents put back and special-token matching off. Without special
+    strings in the contents the ids equal those of encoding the whole rendered prompt.
+    """
+    nonce = secrets.token_hex(6)
+    marks = {f"\ue000{nonce}.{i}\ue001": m.get("content", "") for i, m in enumerate(chat)}
+    framed = render([{**m, "content": mark} for m, mark in zip(chat, marks, strict=True)],
+                    add_generation_prompt)
+    added = {t.content: i for i, t in backend.get_added_tokens_decoder().items()}
+    cut = re.compile("(" + "|".join(re.escape(t) for t in sorted(added, key=len, reverse=True)) + ")")
+    mark = re.compile("\ue000" + nonce + r"\.\d+\ue001")
+    ids: list[int] = []
+    for piece in cut.split(framed) if added else [framed]:
+        if piece in added:
+            ids.append(added[piece])
+        elif piece:
+            ids += encode_plain(backend, mark.sub(lambda m: marks[m.group()], piece))
+    return ids
 
 
 def _compile(source: str) -> Any:

@@ -56,7 +56,7 @@ def read_button_click(payload: dict[str, Any]) -> ButtonClick | None:
 
 
 class FeedbackRecorder:
-    """Turns clicks and reactions into Feedback, once per person, reply and judgement."""
+    """Turns clicks and reactions into Feedback: one vote per person and reply, the latest."""
 
     def __init__(self, store: ConversationStore, inbox: Inbox) -> None:
         self.store = store
@@ -65,7 +65,8 @@ class FeedbackRecorder:
     async def click(self, click: ButtonClick) -> Reply | None:
         """Store a button press; returns the reply it judged (None when unknown or already counted)."""
         reply = await self.store.get_reply(click.reply_id)
-        if reply is None or reply.channel != CHANNEL:
+        # the button's value names the reply: it must also be a reply in the channel clicked in
+        if reply is None or reply.channel != CHANNEL or reply.conversation_id.split(":")[0] != click.channel:
             log.info("feedback button for an unknown reply %s ignored", click.reply_id)
             return None
         return await self._record(reply, click.user, click.score)
@@ -79,9 +80,9 @@ class FeedbackRecorder:
         return await self._record(reply, reaction.user, reaction.score)
 
     async def _record(self, reply: Reply, user: str, score: float) -> Reply | None:
-        # A second click, or Slack retrying the event, is not a second opinion; switching 👍 → 👎 is.
-        if await self.store.seen(CHANNEL, f"feedback:{reply.id}:{user}:{score:+.0f}"):
-            return None
+        # The store keeps one vote per person and reply, the latest: a second click or Slack
+        # retrying the event replaces the vote with the same one (no dedupe key: it would keep
+        # the user id after /forget).
         await self.inbox.feedback(
             Feedback(
                 reply_id=reply.id,

@@ -66,6 +66,6 @@ class SlackSignatureVerifier:
         if abs(self.clock() - sent_at) > self.tolerance:
             return Verdict(False, "stale timestamp (outside the replay window)")
         expected = signature_for(self._secret, stamp, body)
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogateescape")):
             return Verdict(False, "signature mismatch")
         return Verdict(True)

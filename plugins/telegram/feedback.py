@@ -53,7 +53,7 @@ class FeedbackButtons:
             return
         score, reply_id = parsed
         reply = await self.store.get_reply(reply_id)
-        if reply is None:
+        if reply is None or not self._belongs(reply, query):
             await self._answer(query, "That reply is no longer stored, sorry.")
             return
         await inbox.feedback(Feedback(
@@ -70,6 +70,13 @@ class FeedbackButtons:
                     chat_id=message.chat.id, message_id=message.message_id,
                     reply_markup=keyboard(reply_id, score)),
             )
+
+    def _belongs(self, reply: Any, query: CallbackQuery) -> bool:
+        """Callback data is the client's to forge: the reply must be ours, from the chat pressed in."""
+        message = query.message
+        if message is None or reply.channel != self.channel:
+            return False
+        return str(reply.conversation_id).split(":", 1)[0] == str(message.chat.id)
 
     async def _answer(self, query: CallbackQuery, text: str | None) -> None:
         # Telegram shows a spinner on the button until the query is answered.

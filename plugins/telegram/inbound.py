@@ -108,8 +108,7 @@ class UpdateRouter:
             if msg.effective_attachment is None:
                 return Skip("service message")
             return Answer(self._target(msg, group), self.settings.non_text_reply)
-        user = msg.from_user.id if msg.from_user else msg.chat.id
-        limit = self.limits.take(user)
+        limit = self.limits.take(sender_of(msg))
         if limit != "ok":
             return Answer(self._target(msg, group), self.settings.rate_limited_reply) if limit == "warn" \
                 else Skip("rate limited")
@@ -135,9 +134,14 @@ class UpdateRouter:
         return None
 
     def _press(self, query: CallbackQuery) -> Action:
-        chat_id = query.message.chat.id if query.message else query.from_user.id
-        why = self._refused(chat_id, query.from_user.id)
-        return Skip(why) if why else Press(query)
+        if query.message is None:  # our keyboards sit under messages in a chat; inline ones are not ours
+            return Skip("button press without a message")
+        why = self._refused(query.message.chat.id, query.from_user.id)
+        if why:
+            return Skip(why)
+        if self.limits.take(query.from_user.id) != "ok":  # presses count with messages
+            return Skip("rate limited")
+        return Press(query)
 
     def _addressed(self, msg: TgMessage) -> bool:
         """In groups the bot answers commands for it, @mentions of it and replies to it."""
@@ -177,7 +181,7 @@ class UpdateRouter:
         }
         return Message(
             channel=self.channel, conversation_id=f"{msg.chat.id}:{thread}" if thread else str(msg.chat.id),
-            user_id=str(msg.from_user.id if msg.from_user else msg.chat.id), text=text,
+            user_id=str(sender_of(msg)), text=text,
             external_id=str(update.update_id), meta=meta,
         )
 
@@ -185,6 +189,18 @@ class UpdateRouter:
     def _target(msg: TgMessage, group: bool) -> Target:
         thread = msg.message_thread_id if msg.is_topic_message else None
         return Target(msg.chat.id, thread, msg.message_id if group else None)
+
+
+def sender_of(msg: TgMessage) -> int:
+    """Who wrote a message, as Interplay keys people (for /forget, /optout, limits and admins).
+
+    An anonymous group admin or a channel post comes `from` one of Telegram's shared placeholder
+    accounts (GroupAnonymousBot, Channel_Bot), the same for every group: the chat it speaks for
+    (`sender_chat`) is the only identity that is not shared with strangers.
+    """
+    if msg.sender_chat is not None:
+        return int(msg.sender_chat.id)
+    return int(msg.from_user.id) if msg.from_user else int(msg.chat.id)
 
 
 def target_of(message: Message) -> Target:

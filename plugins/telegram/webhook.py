@@ -77,7 +77,8 @@ class WebhookServer:
 
     async def receive(self, request: web.Request) -> web.Response:
         """One update from Telegram: 403 without the secret, 400 if malformed, 200 once stored."""
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, "").encode(), self.secret.encode()):
+        sent = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")  # any bytes: 403
+        if not hmac.compare_digest(sent, self.secret.encode()):
             self.refused += 1
             log.warning("webhook request from %s refused: wrong or missing secret token", request.remote)
             return web.Response(status=403, text="forbidden")
@@ -96,7 +97,8 @@ class WebhookServer:
     def _parse(self, body: bytes) -> Update:
         try:
             data = json.loads(body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            uid = data.get("update_id") if isinstance(data, dict) else None
+            if not isinstance(uid, int) or isinstance(uid, bool):  # true is an int to Python, not to Telegram
                 raise ValueError("no integer update_id")
             return Update.de_json(data, self.bot)
         except ValueError:

@@ -28,7 +28,8 @@ async def test_order_within_1000_conversations_under_random_delays():
         futures = []
         for i in range(20):
             for c in range(1000):
-                futures.append(await b.channel.submit(b.channel.message(f"{c}:{i}", conversation=f"c{c}")))
+                message = b.channel.message(f"{c}:{i}", conversation=f"c{c}", user=f"u{c}")
+                futures.append(await b.channel.submit(message))
         replies = await asyncio.wait_for(asyncio.gather(*futures), 120)
     assert len(replies) == 20_000
     for c in range(1000):
@@ -41,7 +42,7 @@ async def test_a_slow_conversation_does_not_hold_up_others():
     ) as b:
         slow = await b.channel.submit(b.channel.message("take your time", conversation="slow"))
         started = time.perf_counter()
-        fast = await asyncio.gather(*(b.say(f"hi {i}", conversation=f"fast{i}") for i in range(50)))
+        fast = await asyncio.gather(*(b.say(f"hi {i}", f"fast{i}", user=f"p{i}") for i in range(50)))
         assert time.perf_counter() - started < 1.0
         assert not slow.done()
         assert all(r.text.startswith("reply to hi") for r in fast)
@@ -196,3 +197,16 @@ async def test_an_undeliverable_reply_marks_the_message_failed_without_a_traceba
         assert "Traceback" not in caplog.text
         b.channel.send = original
         assert (await b.say("and now?")).text.startswith("reply to and now?")
+
+
+async def test_one_sender_cannot_fill_the_bus_and_starve_everyone_else():
+    config = {"bus": {"max_pending": 10, "sender_backlog": 3}}
+    settings = {"recording": {"hang_on": "flood"}}
+    async with bot(generator="recording", config=config, settings=settings) as b:
+        for c in range(30):  # one person, many threads (Slack: one per message), none ever answered
+            await asyncio.wait_for(b.channel.submit(b.channel.message("flood", f"t{c}", user="flooder")), 2)
+        reply = await asyncio.wait_for(b.say("hello", conversation="other", user="someone else"), 5)
+        assert reply.text.startswith("reply to hello")
+        assert b.bot.bus.pending == 3  # the flooder's first three; the rest got the busy reply
+        for c in range(3):
+            b.bot.bus.cancel(f"t{c}")

@@ -62,7 +62,8 @@ async def test_a_fast_sender_gets_one_polite_reply_and_others_are_unaffected():
 
 
 async def test_rate_limits_are_off_by_default():
-    async with run_bot(fakes, installed=False, generator="recording") as bot:
+    config = {"bus": {"sender_backlog": 0}}  # the cap on one person's queue is on by default (test_bus.py)
+    async with run_bot(fakes, installed=False, generator="recording", config=config) as bot:
         outcomes = [await _submit(bot, f"m{i}") for i in range(50)]
         await _settle(bot)
     assert set(outcomes) == {Submitted.ACCEPTED}
@@ -93,3 +94,12 @@ async def test_status_is_for_admins_only():
     assert "fake running" in allowed.text and "errors: none" in allowed.text
     assert "/status" not in guest_help.text
     assert "/status" in boss_help.text
+
+
+async def test_admins_are_named_per_channel():
+    config = {"interplay": {"admins": ["telegram:boss", "fake:chief"]}}
+    async with run_bot(installed=False, config=config) as bot:
+        other_channels_boss = await bot.say("/status", user="boss")  # "boss" on telegram, not here
+        chief = await bot.say("/status", user="chief")
+    assert other_channels_boss.text == "That command is for the bot's administrators."
+    assert chief.text.startswith("pending")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -141,3 +142,29 @@ def test_importing_the_core_does_not_import_prometheus_or_aiohttp():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+async def test_readyz_probes_the_sqlite_file_not_a_cached_answer(tmp_path):
+    from interplay.core.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    async with _bot(generator="recording", store=store) as bot:
+        assert (await _get(bot, "/readyz"))[0] == 200
+        assert (await _get(bot, "/readyz"))[0] == 200  # a second probe (the first one's answer is cached)
+        (tmp_path / "store.sqlite3").unlink()  # the volume went away under the running bot
+        status, body = await _get(bot, "/readyz")
+    assert status == 503 and "replaced or deleted" in body
+
+
+async def test_a_message_is_marked_replying_only_once_its_first_delta_goes_out():
+    from interplay.core.store import Status
+
+    store = MemoryStore()
+    async with _bot(generator="recording", settings={"recording": {"hang_on": "wait"}}, store=store) as bot:
+        message = bot.channel.message("wait", conversation="a")
+        await bot.channel.submit(message)
+        await asyncio.sleep(0.3)  # the generator is inside its prefill, nothing sent yet
+        assert store.status[message.id] == Status.RECEIVED  # a crash now: answered after the restart
+        reply = await bot.say("go on", conversation="b")
+        assert store.status[reply.reply.message_id] == Status.DONE
+        bot.bot.bus.cancel("a")

@@ -147,3 +147,34 @@ async def test_an_unwritable_path_gives_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(StoreError, match=r"check store\.path"):
         await SQLiteStore(blocker / "s.sqlite3").open()
+
+
+async def test_one_vote_per_reply_user_and_kind_the_latest_wins(store):
+    m = msg("x")
+    await store.record_inbound(m)
+    reply = await answer(store, m, "y")
+    for i in range(50):  # /good fifty times, then /bad
+        await store.add_feedback(Feedback(reply.id, "c", "u", 1.0, time=1000.0 + i))
+    await store.add_feedback(Feedback(reply.id, "c", "u", -1.0, time=2000.0))
+    await store.add_feedback(Feedback(reply.id, "c", "someone else", 1.0, time=2001.0))
+    await store.add_feedback(Feedback(reply.id, "c", "u", 0.5, kind="implicit:thanks", time=2002.0))
+    votes = sorted((f.user_id, f.kind, f.score) for f in await store.feedback_for())
+    assert votes == [
+        ("someone else", "explicit", 1.0), ("u", "explicit", -1.0), ("u", "implicit:thanks", 0.5)
+    ]
+
+
+async def test_migration_keeps_the_latest_of_earlier_duplicate_votes(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    conn = sqlite3.connect(path)
+    votes = next(i for i, sql in enumerate(MIGRATIONS) if "feedback_vote" in sql)  # the schema before it
+    conn.executescript(f"BEGIN; {'; '.join(MIGRATIONS[:votes])}; PRAGMA user_version = {votes}; COMMIT;")
+    rows = [(f"f{i}", "r1", "c", "u", 1.0 if i < 9 else -1.0, "explicit", "t", None, 1.0, float(i))
+            for i in range(10)]
+    conn.executemany("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    await store.open()
+    assert [(f.user_id, f.score) for f in await store.feedback_for()] == [("u", -1.0)]
+    await store.close()

@@ -7,7 +7,10 @@ A dataset directory `<data_dir>/datasets/v0001/` holds:
 - `unlabeled.csv`   user utterances (column `text`) for GAN-BERT
 - `dataset.json`    version, counts, options, redactions and the conversation ids it used
 
-Every text is redacted (trainer/datasets/redact.py) and opted-out users are left out. A stable
+Every text is redacted (trainer/datasets/redact.py) and opted-out users are left out. Conversation
+and user ids are written as pseudonyms: a keyed hash (HMAC-SHA256) with a key kept beside the
+datasets (`<data_dir>/datasets/.pseudonym-key`, mode 0600), so a dataset that leaves the machine
+does not carry Telegram or Slack ids, while `/forget` can still find a person's rows. A stable
 hash of the conversation id keeps a fraction of conversations out of training: the first export
 that has enough of them freezes them as the golden set (`<data_dir>/datasets/golden/`) the gate
 compares models on; later held-out conversations are never trained on either.
@@ -19,6 +22,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -26,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from interplay.core import Feedback, Message, Reply
+from interplay.core.privacy import person as person_name
+from interplay.core.privacy import pseudonym, pseudonym_key
 from interplay.core.store import ConversationStore
 
 from .redact import Redactor
 
 GOLDEN = "golden"
-FORMAT = 1
+FORMAT = 2  # 2: ids are pseudonyms, rows name the pseudonyms of their people (for /forget)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ class Example:
     weight: float  # total feedback weight, capped at 1
     model_version: str | None
     kinds: list[str] = field(default_factory=list)
+    user: str = ""  # "channel:user id" in the store; its pseudonym once written
+    context_users: list[str] = field(default_factory=list)  # whose turn each context entry is (or answers)
 
     @property
     def good(self) -> bool:
@@ -68,7 +76,7 @@ class Collected:
     """What the export takes from the store, before redaction."""
 
     examples: list[Example]
-    utterances: list[tuple[str, str]]  # (conversation id, user text)
+    utterances: list[tuple[str, str, str]]  # (conversation id, "channel:user id", user text)
     conversations: set[str]
     feedback_count: int
     last_feedback_time: float
@@ -82,9 +90,14 @@ def held_out(conversation_id: str, fraction: float) -> bool:
 
 
 def aggregate(feedback: Iterable[Feedback]) -> dict[str, tuple[float, float, list[str]]]:
-    """Per reply: weighted mean score, total weight (capped at 1) and the kinds of feedback."""
+    """Per reply: weighted mean score, total weight (capped at 1) and the kinds of feedback.
+
+    Each person has one vote per reply and kind, their latest (stores keep it so; this also holds
+    for feedback stored before they did).
+    """
+    votes = {(f.reply_id, f.channel, f.user_id, f.kind): f for f in sorted(feedback, key=lambda f: f.time)}
     sums: dict[str, list[Any]] = defaultdict(lambda: [0.0, 0.0, set()])
-    for f in feedback:
+    for f in votes.values():
         entry = sums[f.reply_id]
         entry[0] += f.score * f.weight
         entry[1] += f.weight
@@ -102,25 +115,34 @@ async def collect(store: ConversationStore, options: ExportOptions) -> Collected
     """Read exchanges, feedback and opt-outs; build the rated examples in their context."""
     opted_out = await store.opted_out()
     feedback = await store.feedback_for()
-    rated = aggregate(f for f in feedback if f.user_id not in opted_out)
-    turns: dict[str, list[dict[str, str]]] = defaultdict(list)
+    rated = aggregate(f for f in feedback if not _excluded(opted_out, f.channel, f.user_id))
+    turns: dict[str, list[tuple[dict[str, str], str]]] = defaultdict(list)  # (entry, whose)
     examples, utterances, used = [], [], set()
     for message, reply in await store.exchanges():
-        if message.user_id in opted_out:
+        if _excluded(opted_out, message.channel, message.user_id) or await store.forgotten(message):
             continue
         history = turns[message.conversation_id]
         if reply is None and message.text.lstrip().startswith("/"):
             continue  # a chat command, not conversation
-        utterances.append((message.conversation_id, message.text))
+        who = person(message)
+        utterances.append((message.conversation_id, who, message.text))
         used.add(message.conversation_id)
-        context = [*history[-options.context_turns:], {"role": "user", "content": message.text}]
+        earlier = history[-options.context_turns:]
+        asked = {"role": "user", "content": message.text}
+        context = [*(entry for entry, _ in earlier), asked]
         if reply is not None:
-            history.extend([context[-1], {"role": "assistant", "content": reply.text}])
+            history.extend([(asked, who), ({"role": "assistant", "content": reply.text}, who)])
         example = _example(message, reply, context, rated, options)
         if example is not None:
+            example.context_users = [*(whose for _, whose in earlier), who]
             examples.append(example)
     return Collected(examples, utterances, used, len(feedback),
                      max((f.time for f in feedback), default=0.0), len(opted_out))
+
+
+def _excluded(opted_out: set[str], channel: str, user_id: str) -> bool:
+    """Opt-outs name "channel:user id" (/optout); a bare id, as older stores hold, counts on any channel."""
+    return person_name(channel, user_id) in opted_out or user_id in opted_out
 
 
 def _example(message: Message, reply: Reply | None, context: list[dict[str, str]],
@@ -131,13 +153,20 @@ def _example(message: Message, reply: Reply | None, context: list[dict[str, str]
     if weight < options.min_weight or score == 0:
         return None
     return Example(message.conversation_id, reply.id, context, reply.text, score, weight,
-                   reply.model_version, kinds)
+                   reply.model_version, kinds, person(message))
 
 
-def redacted(example: Example, redactor: Redactor) -> Example:
+def person(message: Message) -> str:
+    """Who wrote a message, as /forget names them: the channel and that channel's user id."""
+    return person_name(message.channel, message.user_id)
+
+
+def redacted(example: Example, redactor: Redactor, key: bytes) -> Example:
     context = [{"role": m["role"], "content": redactor(m["content"])} for m in example.context]
-    return Example(example.conversation_id, example.reply_id, context, redactor(example.reply),
-                   example.score, example.weight, example.model_version, example.kinds)
+    return Example(pseudonym(key, example.conversation_id), example.reply_id, context,
+                   redactor(example.reply), example.score, example.weight, example.model_version,
+                   example.kinds, pseudonym(key, example.user),
+                   [pseudonym(key, who) for who in example.context_users])
 
 
 def next_version(root: Path) -> Path:
@@ -152,9 +181,14 @@ def latest(root: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def _private(path: Path) -> int:
+    """A file descriptor for writing `path`, readable by this user only (datasets hold what people wrote)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+    with os.fdopen(_private(path), "w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
@@ -177,16 +211,19 @@ def _row(example: Example) -> dict[str, Any]:
 def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> Path:
     """Redact, split off held-out conversations, and write the next dataset version."""
     redactor = Redactor()
-    examples = [redacted(e, redactor) for e in collected.examples]
-    train = [e for e in examples if not held_out(e.conversation_id, options.golden_fraction)]
-    heldout = [e for e in examples if held_out(e.conversation_id, options.golden_fraction)]
+    key = pseudonym_key(root)
+    train = [redacted(e, redactor, key) for e in collected.examples
+             if not held_out(e.conversation_id, options.golden_fraction)]
+    heldout = [redacted(e, redactor, key) for e in collected.examples
+               if held_out(e.conversation_id, options.golden_fraction)]
     out = next_version(root)
     staging = out.with_name(f".{out.name}-staging")
-    staging.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(parents=True, exist_ok=True, mode=0o700)
     counts = {
         "sft": write_jsonl(staging / "sft.jsonl", (_row(e) for e in train if e.good)),
         "feedback": write_jsonl(staging / "feedback.jsonl", (_row(e) for e in train)),
-        "unlabeled": _write_utterances(staging / "unlabeled.csv", collected.utterances, redactor, options),
+        "unlabeled": _write_utterances(staging / "unlabeled.csv", collected.utterances, redactor, key,
+                                       options),
         "held_out": len(heldout),
     }
     golden = freeze_golden(root, heldout, options)
@@ -195,7 +232,8 @@ def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> P
         "version": out.name,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "counts": counts,
-        "conversations": sorted({e.conversation_id for e in train} | _utterance_conversations(collected)),
+        "conversations": sorted({e.conversation_id for e in train}
+                                | {pseudonym(key, c) for c in _utterance_conversations(collected)}),
         "feedback_items": collected.feedback_count,
         "last_feedback_time": collected.last_feedback_time,
         "excluded_users": collected.excluded_users,
@@ -203,24 +241,25 @@ def write_dataset(collected: Collected, root: Path, options: ExportOptions) -> P
         "golden": str(golden) if golden else None,
         "options": asdict(options),
     }
-    (staging / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    with os.fdopen(_private(staging / "dataset.json"), "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(meta, indent=2) + "\n")
     staging.rename(out)  # a dataset directory is complete or absent
     return out
 
 
 def _utterance_conversations(collected: Collected) -> set[str]:
-    return {c for c, _ in collected.utterances}
+    return {c for c, _, _ in collected.utterances}
 
 
-def _write_utterances(path: Path, utterances: list[tuple[str, str]], redactor: Redactor,
+def _write_utterances(path: Path, utterances: list[tuple[str, str, str]], redactor: Redactor, key: bytes,
                       options: ExportOptions) -> int:
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with os.fdopen(_private(path), "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["text"])
+        writer.writerow(["text", "user"])
         rows = 0
-        for conversation, text in utterances:
+        for conversation, user, text in utterances:
             if not held_out(conversation, options.golden_fraction) and text.strip():
-                writer.writerow([redactor(text)])
+                writer.writerow([redactor(text), pseudonym(key, user)])
                 rows += 1
     return rows
 
@@ -232,7 +271,7 @@ def freeze_golden(root: Path, heldout: list[Example], options: ExportOptions) ->
         return golden
     if len(heldout) < options.min_golden or not any(e.good for e in heldout):
         return None
-    golden.mkdir(parents=True, exist_ok=True)
+    golden.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_jsonl(golden / "golden.jsonl", (_row(e) for e in heldout))
     return golden
 

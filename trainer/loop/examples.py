@@ -43,10 +43,34 @@ def tokenize(rows: list[dict[str, Any]], tokenizer: Any, system_prompt: str, *,
     for row in rows:
         head = [{"role": "system", "content": system_prompt}] if system_prompt else []
         chat = [*head, *row["context"]]
-        prompt = _ids(tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True))
-        reply = tokenizer.encode(row["reply"].strip() + end, add_special_tokens=False)[:max_reply]
+        prompt, reply = _prompt_ids(tokenizer, chat), _text_ids(tokenizer, row["reply"].strip())
+        reply = (reply + tokenizer.encode(end, add_special_tokens=False))[:max_reply]
         out.append(TokenizedExample(prompt[-max_prompt:], reply, bool(row["label"]), float(row["weight"])))
     return out
+
+
+def _prompt_ids(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
+    """Special tokens only where the template puts them: text people typed stays text."""
+    from interplay.plugins.onnx_generator.tokenizer import encode_chat
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a slow tokenizer: no way to switch special-token matching off
+        return _ids(tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True))
+
+    def render(messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+        return str(tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt,
+                                                 tokenize=False))
+
+    return encode_chat(backend, render, chat)
+
+
+def _text_ids(tokenizer: Any, text: str) -> list[int]:
+    from interplay.plugins.onnx_generator.tokenizer import encode_plain
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return list(tokenizer.encode(text, add_special_tokens=False))
+    return encode_plain(backend, text)
 
 
 def load_rows(path: Path) -> list[dict[str, Any]]:

@@ -45,10 +45,14 @@ def export_options(config: Any) -> ExportOptions:
 
 
 async def new_feedback(store: ConversationStore, root: Path) -> int:
-    """Feedback items stored since the newest dataset was exported."""
+    """Votes cast since the newest dataset was exported: distinct (reply, person) pairs.
+
+    A person pressing 👍 under one reply a hundred times, or sending /good and a thanks for it,
+    counts once: no single user can start a training run on their own by repeating themselves.
+    """
     newest = latest(root)
     since = json.loads((newest / "dataset.json").read_text())["last_feedback_time"] if newest else 0.0
-    return sum(1 for f in await store.feedback_for() if f.time > since)
+    return len({(f.reply_id, f.channel, f.user_id) for f in await store.feedback_for() if f.time > since})
 
 
 def promote(root: Path, version: Path, dataset: Path | None, keep: int) -> dict[str, Any]:

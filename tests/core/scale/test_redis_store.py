@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from interplay.core import Message
@@ -145,3 +146,41 @@ async def test_a_weather_dialogue_goes_on_across_two_bots_on_one_redis(redis_ser
     assert (await turn("weather please")).startswith("Which place")
     assert await turn("Madrid", user="someone else") == "Madrid"  # echo: nobody asked them
     assert (await turn("Lisbon")).startswith("I understood: the weather in Lisbon.")
+
+
+async def test_forget_in_redis_is_exact_and_leaves_nothing_in_a_dump(own_redis):
+    from interplay.core import Feedback
+    from interplay.core.scale import codec
+
+    alice, bob = "zebra-quokka-4417", "yak-ibis-2291"
+    client = Redis.from_url(own_redis.url, decode_responses=True)
+    keys = Keys("f", 2)
+    store = RedisStore(client, keys, url=own_redis.url)
+    sent: list[Message] = []
+    for i in range(3):
+        for user, word, conversation in (("alice", alice, "dm-a"), ("alice", alice, "group"),
+                                         ("bob", bob, "group"), ("bob", bob, "dm-b")):
+            m = Message("test", conversation, user, f"{user} {i} {word}")
+            assert await store.record_inbound(m)
+            reply = await answer(store, m, f"echo {m.text}")
+            await store.add_feedback(Feedback(reply.id, conversation, user, 1.0, channel="test"))
+            await store.add_feedback(Feedback(reply.id, conversation, "carol", -1.0, channel="test"))
+            await client.xadd(keys.outbound("ingress-1"), {"k": "chunk", "mid": m.id, "d": reply.text,
+                                                          "m": codec.dump_message(m)})
+            sent.append(m)
+    assert await store.forget_user("alice", "test") == 6
+    group = [t.text for t in await store.history("group", 100)]
+    assert group and all(bob in t for t in group) and len(group) == 6  # Bob's 3 turns and their replies
+    assert await store.history("dm-a", 10) == () and len(await store.history("dm-b", 10)) == 6
+    votes = await store.feedback_for()  # Bob's and Carol's votes on Bob's 6 replies; none on Alice's
+    assert len(votes) == 12 and {f.user_id for f in votes} == {"bob", "carol"}
+    assert await store.forgotten(sent[0]) and not await store.forgotten(sent[2])  # Bob's
+    later = Message("test", "dm-a", "alice", "hello again")
+    assert not await store.forgotten(later)  # a fresh start, not a ban
+    await answer(store, sent[0], f"late echo {alice}")  # a reply that was in flight during the forget
+    assert await client.exists(keys.message(sent[0].id)) == 0 and await store.history("dm-a", 10) == ()
+    await client.config_set("rdbcompression", "no")
+    await client.save()
+    dump = (Path((await client.config_get("dir"))["dir"]) / "dump.rdb").read_bytes()
+    await store.close()
+    assert bob.encode() in dump and alice.encode() not in dump

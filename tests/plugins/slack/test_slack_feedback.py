@@ -38,11 +38,19 @@ async def test_button_feedback_is_stored_with_the_model_version(rig: SlackRig) -
     assert rig.fake.ephemeral[0]["user"] == "U5"  # only the person who clicked sees the thanks
 
 
-async def test_the_same_click_twice_counts_once_but_a_change_of_mind_counts(rig: SlackRig) -> None:
+async def test_the_same_click_twice_counts_once_and_a_change_of_mind_replaces_it(rig: SlackRig) -> None:
     reply, _ = await answered(rig)
     for good in (True, True, False):
         assert (await rig.sender.post_interaction(button_click(reply.id, good=good)))[0] == 200
-    assert [f.score for f in await rig.store.feedback_for([reply.id])] == [1.0, -1.0]
+    assert [f.score for f in await rig.store.feedback_for([reply.id])] == [-1.0]
+    assert not any("feedback:" in key for _, key in rig.store.keys)  # no user ids kept as dedupe keys
+
+
+async def test_a_button_naming_another_channels_reply_is_ignored(rig: SlackRig) -> None:
+    reply, _ = await answered(rig)
+    click = button_click(reply.id, good=True, user="U9", channel="C2")  # value copied into another channel
+    assert (await rig.sender.post_interaction(click))[0] == 200
+    assert await rig.store.feedback_for([reply.id]) == []
 
 
 async def test_buttons_need_a_valid_signature(rig: SlackRig) -> None:

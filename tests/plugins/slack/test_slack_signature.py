@@ -108,3 +108,11 @@ class _Clock:
 
     def now(self) -> float:
         return self._now
+
+
+def test_a_signature_header_that_is_not_utf8_is_a_mismatch_not_a_crash() -> None:
+    # aiohttp hands on undecodable header bytes as surrogates ("\udcff")
+    for signature in ("v0=\udcff\udcfe", "v0=" + "é" * 64):
+        headers = {TIMESTAMP_HEADER: DOC_TIMESTAMP, SIGNATURE_HEADER: signature}
+        verdict = at(int(DOC_TIMESTAMP)).check(headers, DOC_BODY)
+        assert not verdict.ok and verdict.reason == "signature mismatch"

@@ -121,3 +121,21 @@ def test_user_rate_limit_bucket() -> None:
     assert limit.take(1, now=1.0) == "warn"
     limit._forget_full(now=100.0)
     assert limit._buckets == {}  # idle users are forgotten; they start full again
+
+
+ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot: the `from` of every anonymous admin
+
+
+async def test_anonymous_admins_of_two_groups_are_two_people(fake: FakeTelegram) -> None:
+    first, second = -100201, -100202
+    async with telegram_bot(fake) as bot:
+        for group in (first, second):
+            fake.say(group, f"@interplay_test_bot hello from {group}", user_id=ANONYMOUS_ADMIN,
+                     sender_chat=fake_updates.chat(group))
+        await fake.wait_for(lambda: len(fake.texts(first)) == 1 and len(fake.texts(second)) == 1)
+        await idle(bot)
+        fake.say(first, "/forget", user_id=ANONYMOUS_ADMIN, sender_chat=fake_updates.chat(first))
+        await fake.wait_for(lambda: len(fake.texts(first)) == 2)
+        await idle(bot)
+        left = await bot.store.exchanges()
+    assert [(m.user_id, m.text) for m, _ in left] == [(str(second), f"hello from {second}")]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 
 import pytest
 from interplay.core.bus import BusClosed
+from interplay.core.store import MemoryStore
 from interplay.plugins.telegram import fake_updates
 from interplay.plugins.telegram.fake_server import FakeTelegram
 from interplay.plugins.telegram.polling import MAX_ATTEMPTS, Poller
@@ -136,6 +139,61 @@ async def test_blocked_chat_is_logged_once_and_not_retried(
     assert fake.texts(17) == ["others still served"]
 
 
+class FlakyStore(MemoryStore):
+    """A store that is locked (as SQLite under a long write) for `outage` seconds after `fail()`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.until = 0.0
+        self.refused = 0
+
+    def fail(self, outage: float) -> None:
+        self.until = time.monotonic() + outage
+
+    def _check(self) -> None:
+        if time.monotonic() < self.until:
+            self.refused += 1
+            raise sqlite3.OperationalError("database is locked")
+
+    async def record_inbound(self, message):  # type: ignore[no-untyped-def]
+        self._check()
+        return await super().record_inbound(message)
+
+    async def seen(self, channel: str, key: str) -> bool:
+        self._check()
+        return await super().seen(channel, key)
+
+
+async def test_a_store_outage_loses_no_update_and_answers_each_once(fake: FakeTelegram) -> None:
+    store = FlakyStore()
+    async with telegram_bot(fake, store=store) as bot:
+        store.fail(0.4)
+        for i in range(4):
+            for chat in (31, 32, 33):
+                fake.say(chat, f"c{chat} m{i}")
+        fake.say(34, "/feedback")  # answered by the channel itself, behind a dedupe key
+        await fake.wait_for(lambda: all(len(fake.texts(c)) == 4 for c in (31, 32, 33)), timeout=10)
+        await fake.wait_for(lambda: not fake.pending)
+        await asyncio.sleep(0.2)  # time for any second answer to show
+        poller = bot.bot.channels["telegram"].poller
+        assert poller.dropped == 0
+    assert store.refused > 3  # the outage outlasted the old three immediate attempts
+    for chat in (31, 32, 33):
+        assert fake.texts(chat) == [f"c{chat} m{i}" for i in range(4)]
+    assert fake.count("sendMessage", 34) == 1
+
+
+async def test_poller_backs_off_while_the_store_is_locked() -> None:
+    async def handle(update: Update) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    poller = Poller(None, handle, TelegramSettings(), str)
+    for _ in range(MAX_ATTEMPTS + 3):  # never dropped, however often it is tried
+        assert await poller.process(_updates(41, 42))
+        assert poller.offset == 41 and poller.dropped == 0
+    assert poller._stalled is not None  # run() sleeps before fetching again
+
+
 def _updates(*ids: int, chat: int = 1) -> list[dict]:
     return [{"update_id": i, "message": fake_updates.message(chat, i, f"m{i}")} for i in ids]
 
@@ -163,7 +221,7 @@ async def test_poller_drops_an_update_that_keeps_failing(caplog: pytest.LogCaptu
         assert await poller.process(_updates(21, 22))
         assert poller.offset == 21  # retried with the next fetch
     assert await poller.process(_updates(21, 22))
-    assert poller.offset == 23
+    assert poller.offset == 23 and poller.dropped == 1
     assert "update 21 dropped" in caplog.text
 
 
@@ -175,3 +233,15 @@ async def test_outbound_rate_limit_is_applied(fake: FakeTelegram) -> None:
             fake.say(chat, "limited")
         await fake.wait_for(lambda: fake.count("sendMessage") == 10)
         assert loop.time() - started >= 0.9  # 5 at once, then 5 per second
+
+
+async def test_poller_skips_an_update_whose_id_is_a_boolean(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[int] = []
+
+    async def handle(update: Update) -> None:
+        seen.append(update.update_id)
+
+    poller = Poller(None, handle, TelegramSettings(), str)
+    forged = {"update_id": True, "message": fake_updates.message(1, 1, "true is not 1")}
+    assert await poller.process([forged, *_updates(2)])
+    assert seen == [2] and "skipping malformed update True" in caplog.text

@@ -81,3 +81,22 @@ async def test_polling_removes_a_webhook_but_keeps_its_updates(fake: FakeTelegra
     async with telegram_bot(fake):
         await fake.wait_for(lambda: fake.texts(64) == ["queued"])
     assert fake.count("deleteWebhook") == 1 and fake.webhook == {}
+
+
+async def test_a_secret_header_that_is_not_utf8_is_refused(fake: FakeTelegram, hook: dict[str, Any]) -> None:
+    import asyncio
+
+    async with telegram_bot(fake, **hook) as bot:
+        body = b'{"update_id": 901}'
+        reader, writer = await asyncio.open_connection("127.0.0.1", hook["webhook_port"])
+        head = b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        head += b"X-Telegram-Bot-Api-Secret-Token: s3cret-\xff\xfe\r\n"  # not UTF-8
+        head += b"Content-Type: application/json\r\nConnection: close\r\n"
+        head += b"Content-Length: %d\r\n\r\n" % len(body)
+        writer.write(head + body)
+        await writer.drain()
+        status = (await asyncio.wait_for(reader.readline(), 5)).split()[1]
+        writer.close()
+        assert status == b"403" and bot.bot.channels["telegram"].webhook.refused == 1
+        assert await fake.post_webhook({"update_id": True, "message": fake_updates.message(63, 1, "x")},
+                                       SECRET) == 400  # JSON true is not an update id

@@ -9,8 +9,26 @@ from pathlib import Path
 import pytest
 from interplay.core import Feedback, Message, Reply
 from interplay.core.store import MemoryStore, SQLiteStore
-from interplay.trainer.datasets.export import ExportOptions, export_dataset, held_out, latest, read_jsonl
-from interplay.trainer.datasets.redact import CARD, EMAIL, PHONE, Redactor, luhn_valid, redact
+from interplay.trainer.datasets.export import (
+    ExportOptions,
+    export_dataset,
+    held_out,
+    latest,
+    pseudonym,
+    pseudonym_key,
+    read_jsonl,
+)
+from interplay.trainer.datasets.redact import (
+    CARD,
+    EMAIL,
+    IBAN,
+    NATIONAL_ID,
+    PHONE,
+    SECRET,
+    Redactor,
+    luhn_valid,
+    redact,
+)
 
 
 @pytest.mark.parametrize(
@@ -26,6 +44,34 @@ from interplay.trainer.datasets.redact import CARD, EMAIL, PHONE, Redactor, luhn
 )
 def test_redaction(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail jo\u200b.doe@exa\u200dmple.org now", f"mail {EMAIL} now"),  # zero-width characters
+        ("mail jo.doe＠example．org now", f"mail {EMAIL} now"),  # full-width @ and dot
+        ("mail jo.doe (at) example (dot) org now", f"mail {EMAIL} now"),
+        ("card 4111.1111.1111.1111 ok", f"card {CARD} ok"),
+        ("card 4111\u200b1111\u20601111\u00ad1111 ok", f"card {CARD} ok"),
+        ("card ４１１１ １１１１ １１１１ １１１１ ok", f"card {CARD} ok"),  # full-width digits
+        ("call +44\u200b20 7946\u200c0958 soon", f"call {PHONE} soon"),
+        ("pay GB82 WEST 1234 5698 7654 32 today", f"pay {IBAN} today"),
+        ("pay DE89370400440532013000 and more words here", f"pay {IBAN} and more words here"),
+        ("ssn 123-45-6789 ok", f"ssn {NATIONAL_ID} ok"),
+        ("NI number AB 12 34 56 C ok", f"NI number {NATIONAL_ID} ok"),
+        ("token 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0 ok", f"token {SECRET} ok"),
+        ("slack xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx ok", f"slack {SECRET} ok"),
+        ("slack xoxe.xoxp-1-Mi0yLTEtMTIzNDU2Nzg5MC0xMjM0NTY3ODkw ok", f"slack {SECRET} ok"),
+        ("an IBAN-like GB00 WEST 1234 5698 7654 32 with a bad check", None),
+    ],
+)
+def test_redaction_is_not_bypassed_by_formatting(text: str, expected: str | None) -> None:
+    out = redact(text)
+    if expected is None:
+        assert IBAN not in out
+    else:
+        assert out == expected
 
 
 def test_luhn_and_counts() -> None:
@@ -68,11 +114,14 @@ async def test_export_writes_a_redacted_versioned_dataset(tmp_path: Path, store_
     meta = json.loads((first / "dataset.json").read_text())
     rows = read_jsonl(first / "feedback.jsonl")
     sft = read_jsonl(first / "sft.jsonl")
-    trained = {r["conversation_id"] for r in rows}
-    assert "conv0" not in meta["conversations"] and "conv0" not in trained  # opted out
+    key = pseudonym_key(tmp_path / "datasets")
+    names = {pseudonym(key, f"conv{c}"): f"conv{c}" for c in range(40)}
+    trained = {names[r["conversation_id"]] for r in rows}
+    assert pseudonym(key, "conv0") not in meta["conversations"] and "conv0" not in trained  # opted out
+    assert {names[c] for c in meta["conversations"]} >= trained
     assert not any(held_out(c, 0.25) for c in trained)
     golden = read_jsonl(tmp_path / "datasets" / "golden" / "golden.jsonl")
-    assert golden and all(held_out(r["conversation_id"], 0.25) for r in golden)
+    assert golden and all(held_out(names[r["conversation_id"]], 0.25) for r in golden)
     assert {r["label"] for r in golden} == {True, False}
     assert len(rows) == 2 * len(trained) and all(r["label"] for r in sft) and len(sft) == len(trained)
     text = (first / "feedback.jsonl").read_text() + (first / "unlabeled.csv").read_text()
@@ -85,3 +134,34 @@ async def test_export_writes_a_redacted_versioned_dataset(tmp_path: Path, store_
         utterances = [row["text"] for row in csv.DictReader(handle)]
     assert "what time is it" in utterances and all("@" not in u for u in utterances)
     assert not any("noon" in r["reply"] for r in rows)  # skill replies are not the generator's
+
+
+async def test_one_person_repeating_a_vote_neither_starts_training_nor_outvotes(tmp_path: Path) -> None:
+    from interplay.trainer.datasets.export import aggregate
+    from interplay.trainer.loop.runner import new_feedback
+
+    store = MemoryStore()
+    for i in range(500):
+        await store.add_feedback(Feedback("r1", "c1", "stuffer", 1.0, channel="t", time=10.0 + i))
+    await store.add_feedback(Feedback("r1", "c1", "stuffer", 0.5, kind="implicit:thanks", channel="t"))
+    for user in ("a", "b"):
+        await store.add_feedback(Feedback("r1", "c1", user, -1.0, channel="t"))
+    assert await new_feedback(store, tmp_path) == 3  # three people voted on one reply
+    legacy = [Feedback("r2", "c2", "stuffer", 1.0, time=float(i)) for i in range(500)]
+    legacy += [Feedback("r2", "c2", u, -1.0, time=600.0) for u in ("a", "b")]
+    score, _, _ = aggregate(legacy)["r2"]  # rows stored before one-vote-per-person still count once
+    assert score == pytest.approx(-1 / 3)
+
+
+async def test_an_opt_out_covers_that_channels_user_only(tmp_path: Path) -> None:
+    from interplay.trainer.datasets.export import ExportOptions, collect
+
+    store = MemoryStore()
+    for channel in ("telegram", "slack"):  # the same id on two channels is two people
+        message = Message(channel, f"{channel}-c", "42", f"hello from {channel}")
+        await store.record_inbound(message)
+        await store.record_reply(message, Reply(message.id, message.conversation_id, channel, "hi",
+                                                "generator:onnx"))
+    await store.set_opt_out("telegram:42", True)
+    collected = await collect(store, ExportOptions())
+    assert [text for _, _, text in collected.utterances] == ["hello from slack"]
