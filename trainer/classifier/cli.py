@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+# tuning options that, left out, are chosen from the data (trainer.classifier.recipe)
+AUTO_FIELDS = ("epochs", "lr", "head_lr", "max_length", "patience")
 
 
 def _models_dir() -> Path | None:
@@ -29,15 +31,23 @@ def _models_dir() -> Path | None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory for reports.")
 @click.option("--model-dir", type=click.Path(path_type=Path), help="Where to export [default: <out>/model].")
 @click.option("--install", is_flag=True, help="Export into <models_dir>/<kind>, where the plugin looks.")
-@click.option("--epochs", default=5, show_default=True)
+@click.option("--epochs", type=int, help="[default: about 2,000 steps' worth, 3 to 10, from the data size]")
 @click.option("--batch-size", default=32, show_default=True)
-@click.option("--lr", default=5e-5, show_default=True)
-@click.option("--head-lr", type=float, help="Learning rate of the new head [default: --lr].")
+@click.option("--lr", type=float, help="Learning rate of the encoder [default: 1e-4].")
+@click.option("--head-lr", type=float, help="Learning rate of the new head [default: 2e-3].")
 @click.option("--weight-decay", default=0.01, show_default=True)
 @click.option("--warmup-ratio", default=0.1, show_default=True)
-@click.option("--max-length", default=64, show_default=True)
 @click.option(
-    "--patience", default=2, show_default=True, help="Early stopping on validation macro-F1; 0 = off."
+    "--max-length", type=int, help="[default: the training texts' 99th-percentile token length, 16-128]"
+)
+@click.option(
+    "--patience", type=int, help="Early stopping on validation macro-F1; 0 = off [default: 2]."
+)
+@click.option(
+    "--length-buckets/--no-length-buckets",
+    default=True,
+    show_default=True,
+    help="Batch texts of similar length together (less padding, faster on a CPU).",
 )
 @click.option("--seed", default=42, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -78,7 +88,7 @@ def _models_dir() -> Path | None:
 def classifier_command(**opts: Any) -> None:
     """Train an intent or sentiment classifier, report on it and export it to a model directory."""
     from .config import TrainConfig
-    from .run import RunSpec, train_classifier
+    from .run import RunSpec, recipe_line, train_classifier
 
     model_dir = opts["model_dir"]
     if opts["install"]:
@@ -107,6 +117,7 @@ def classifier_command(**opts: Any) -> None:
         quantize=not opts["no_quantize"],
         model_dir=model_dir,
         augment=_augment_hook(opts),
+        auto=tuple(k for k in AUTO_FIELDS if opts[k] is None),
     )
     keys = (
         "epochs",
@@ -123,8 +134,11 @@ def classifier_command(**opts: Any) -> None:
         "freeze_layers",
         "gan",
         "max_unlabeled",
+        "length_buckets",
     )
-    metrics = train_classifier(spec, TrainConfig(**{k: opts[k] for k in keys}))
+    metrics = train_classifier(spec, TrainConfig(**{k: opts[k] for k in keys if opts[k] is not None}))
+    if metrics.get("recipe"):
+        click.echo(recipe_line(metrics["recipe"]))
     click.echo(summary_line(metrics, spec.out))
 
 
