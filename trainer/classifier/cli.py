@@ -53,6 +53,13 @@ def _models_dir() -> Path | None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many optimizer steps.")
 @click.option("--freeze-layers", default=0, show_default=True, help="Freeze embeddings + lowest N layers.")
+@click.option(
+    "--frozen",
+    is_flag=True,
+    help="Keep the encoder frozen and fit a linear head on its embeddings (minutes on a CPU; what "
+    "`models prepare` builds for intent); the encoder is exported once, int8.",
+)
+@click.option("--head-c", default=0.1, show_default=True, help="--frozen: inverse L2 strength of the head.")
 @click.option("--gan", is_flag=True, help="GAN-BERT: learn from labeled and unlabeled data together.")
 @click.option("--max-unlabeled", type=int, help="GAN: use at most this many unlabeled texts.")
 @click.option("--shots-per-class", type=int, help="Keep N labeled examples per class; the rest unlabeled.")
@@ -119,6 +126,12 @@ def classifier_command(**opts: Any) -> None:
         augment=_augment_hook(opts),
         auto=tuple(k for k in AUTO_FIELDS if opts[k] is None),
     )
+    if opts["frozen"]:
+        from .embedding_run import HeadConfig, train_embedding_classifier
+
+        head = HeadConfig(c=opts["head_c"], max_length=opts["max_length"], seed=opts["seed"])
+        click.echo(summary_line(train_embedding_classifier(spec, head), spec.out))
+        return
     keys = (
         "epochs",
         "batch_size",

@@ -102,3 +102,27 @@ def test_fp32_head_export_matches_the_fitted_head_exactly(
     metrics = train_embedding_classifier(replace(spec), HeadConfig(threads=1))
     parity = metrics["export"]["parity"]
     assert parity["max_abs_logit_diff"] < 1e-4 and parity["label_agreement"] == 1.0
+
+
+def test_cli_frozen_trains_an_embedding_head(
+    tiny_base: Path, toy_files: dict[str, Path], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from interplay.trainer.classifier.cli import classifier_command
+
+    args = [
+        "--train",
+        str(toy_files["train"]),
+        "--validation",
+        str(toy_files["validation"]),
+        "--base",
+        str(tiny_base),
+        "--out",
+        str(tmp_path / "run"),
+        "--frozen",
+        "--no-quantize",
+    ]
+    result = CliRunner().invoke(classifier_command, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "validation accuracy" in result.output and "model:" in result.output
+    assert read_manifest(tmp_path / "run" / "model").method == "embedding-head"
