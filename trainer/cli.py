@@ -26,8 +26,11 @@ def train() -> None:
 @click.option("--only", type=click.Choice(["generator", "intent", "sentiment"]), multiple=True,
               help="Prepare only these models (default: all that are missing).")
 @click.option("--force", is_flag=True, help="Rebuild even if a valid model directory exists.")
+@click.option("--finetune", "--full", "finetune", is_flag=True, default=None,
+              help="Intent/sentiment: fine-tune the encoder on all the data (slower, stronger) instead of "
+              "the default frozen encoder + linear head (about a minute each).")
 @click.pass_obj
-def prepare(obj: Any, only: tuple[str, ...], force: bool) -> None:
+def prepare(obj: Any, only: tuple[str, ...], force: bool, finetune: bool | None) -> None:
     """Build the embedded default models (first run takes minutes; later runs are instant)."""
     from interplay.core.logs import library_logs_to_file
 
@@ -37,7 +40,7 @@ def prepare(obj: Any, only: tuple[str, ...], force: bool) -> None:
     log_file = config.models_dir / "prepare.log"
     # progress bars and results on the console; ONNX Runtime's and Optimum's INFO lines go to the file
     with library_logs_to_file(log_file, console_level=config.interplay.log_level):
-        prepare_all(config, only=set(only) or None, force=force)
+        prepare_all(config, only=set(only) or None, force=force, finetune=finetune or None)
     click.echo(f"details: {log_file}")
 
 

@@ -7,8 +7,11 @@ from typing import Any
 import click
 
 
-def prepare_all(config: Any, *, only: set[str] | None = None, force: bool = False) -> None:
-    """Prepare the default generator and NLU models into `config.models_dir`."""
+def prepare_all(
+    config: Any, *, only: set[str] | None = None, force: bool = False, finetune: bool | None = None
+) -> None:
+    """Prepare the default generator and NLU models into `config.models_dir` (NLU: embedding-head
+    models, or fine-tuned on all the data with `finetune`)."""
     wanted = only or {"generator", "intent", "sentiment"}
     if "generator" in wanted:
         from .lm.prepare import prepare_generator
@@ -18,4 +21,4 @@ def prepare_all(config: Any, *, only: set[str] | None = None, force: bool = Fals
         if kind in wanted:
             from .classifier.defaults import prepare_default_classifier
 
-            click.echo(f"{kind}: {prepare_default_classifier(config, kind, force=force)}")
+            click.echo(f"{kind}: {prepare_default_classifier(config, kind, force=force, full=finetune)}")

@@ -112,6 +112,9 @@ class ModelManifest(BaseModel):
     threshold: float | None = None  # below it (in `oos_score` units), `oos_label` is predicted instead
     oos_score: Literal["probability", "energy"] = "probability"  # see classifier.oos_confidence
     oos_label: str | None = None
+    # how the weights were made: the whole encoder fine-tuned, or a frozen encoder + pooling + a linear
+    # head in one graph (interplay.trainer.classifier.embedding_run); both are served the same way
+    method: Literal["fine-tuned", "embedding-head"] = "fine-tuned"
     metrics: dict[str, Any] = Field(default_factory=dict)
     parity: ParityCheck | None = None
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

@@ -63,7 +63,7 @@ def test_the_models_help_lists_only_real_subcommands() -> None:
 
 
 def test_prepare_keeps_library_info_logs_off_the_console(tmp_path: Path, monkeypatch) -> None:
-    def fake_prepare_all(config, *, only=None, force=False):
+    def fake_prepare_all(config, *, only=None, force=False, finetune=None):
         # what importing onnxruntime.quantization.matmul_nbits_quantizer does, then logs per matrix
         logging.basicConfig(format="%(message)s", level=logging.INFO)
         logging.getLogger("onnxruntime.quantization").info("start to quantize /model/layers.0/MatMul")

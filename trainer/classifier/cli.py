@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+# tuning options that, left out, are chosen from the data (trainer.classifier.recipe)
+AUTO_FIELDS = ("epochs", "lr", "head_lr", "max_length", "patience")
 
 
 def _models_dir() -> Path | None:
@@ -29,20 +31,35 @@ def _models_dir() -> Path | None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory for reports.")
 @click.option("--model-dir", type=click.Path(path_type=Path), help="Where to export [default: <out>/model].")
 @click.option("--install", is_flag=True, help="Export into <models_dir>/<kind>, where the plugin looks.")
-@click.option("--epochs", default=5, show_default=True)
+@click.option("--epochs", type=int, help="[default: about 2,000 steps' worth, 3 to 10, from the data size]")
 @click.option("--batch-size", default=32, show_default=True)
-@click.option("--lr", default=5e-5, show_default=True)
-@click.option("--head-lr", type=float, help="Learning rate of the new head [default: --lr].")
+@click.option("--lr", type=float, help="Learning rate of the encoder [default: 1e-4].")
+@click.option("--head-lr", type=float, help="Learning rate of the new head [default: 2e-3].")
 @click.option("--weight-decay", default=0.01, show_default=True)
 @click.option("--warmup-ratio", default=0.1, show_default=True)
-@click.option("--max-length", default=64, show_default=True)
 @click.option(
-    "--patience", default=2, show_default=True, help="Early stopping on validation macro-F1; 0 = off."
+    "--max-length", type=int, help="[default: the training texts' 99th-percentile token length, 16-128]"
+)
+@click.option(
+    "--patience", type=int, help="Early stopping on validation macro-F1; 0 = off [default: 2]."
+)
+@click.option(
+    "--length-buckets/--no-length-buckets",
+    default=True,
+    show_default=True,
+    help="Batch texts of similar length together (less padding, faster on a CPU).",
 )
 @click.option("--seed", default=42, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many optimizer steps.")
 @click.option("--freeze-layers", default=0, show_default=True, help="Freeze embeddings + lowest N layers.")
+@click.option(
+    "--frozen",
+    is_flag=True,
+    help="Keep the encoder frozen and fit a linear head on its embeddings (minutes on a CPU; what "
+    "`models prepare` builds for intent); the encoder is exported once, int8.",
+)
+@click.option("--head-c", default=0.1, show_default=True, help="--frozen: inverse L2 strength of the head.")
 @click.option("--gan", is_flag=True, help="GAN-BERT: learn from labeled and unlabeled data together.")
 @click.option("--max-unlabeled", type=int, help="GAN: use at most this many unlabeled texts.")
 @click.option("--shots-per-class", type=int, help="Keep N labeled examples per class; the rest unlabeled.")
@@ -78,7 +95,7 @@ def _models_dir() -> Path | None:
 def classifier_command(**opts: Any) -> None:
     """Train an intent or sentiment classifier, report on it and export it to a model directory."""
     from .config import TrainConfig
-    from .run import RunSpec, train_classifier
+    from .run import RunSpec, recipe_line, train_classifier
 
     model_dir = opts["model_dir"]
     if opts["install"]:
@@ -107,7 +124,14 @@ def classifier_command(**opts: Any) -> None:
         quantize=not opts["no_quantize"],
         model_dir=model_dir,
         augment=_augment_hook(opts),
+        auto=tuple(k for k in AUTO_FIELDS if opts[k] is None),
     )
+    if opts["frozen"]:
+        from .embedding_run import HeadConfig, train_embedding_classifier
+
+        head = HeadConfig(c=opts["head_c"], max_length=opts["max_length"], seed=opts["seed"])
+        click.echo(summary_line(train_embedding_classifier(spec, head), spec.out))
+        return
     keys = (
         "epochs",
         "batch_size",
@@ -123,8 +147,11 @@ def classifier_command(**opts: Any) -> None:
         "freeze_layers",
         "gan",
         "max_unlabeled",
+        "length_buckets",
     )
-    metrics = train_classifier(spec, TrainConfig(**{k: opts[k] for k in keys}))
+    metrics = train_classifier(spec, TrainConfig(**{k: opts[k] for k in keys if opts[k] is not None}))
+    if metrics.get("recipe"):
+        click.echo(recipe_line(metrics["recipe"]))
     click.echo(summary_line(metrics, spec.out))
 
 

@@ -23,6 +23,7 @@ class TrainConfig:
     device: str = "auto"
     max_steps: int | None = None  # hard cap on optimizer steps (tests, smoke runs)
     freeze_layers: int = 0  # freeze the embeddings and the lowest N encoder layers (faster on CPU)
+    length_buckets: bool = False  # batch rows of similar length together (less padding: faster)
     gan: bool = False
     noise_dim: int = 100
     generator_lr: float | None = None  # default: lr

@@ -96,15 +96,42 @@ def _worst_classes(per_class: dict[str, dict[str, Any]], n: int = 10) -> list[st
     ]
 
 
+def _method(metrics: dict[str, Any]) -> str:
+    if metrics.get("method") == "embedding-head":
+        return "frozen encoder + linear head"
+    return "GAN-BERT" if metrics["config"]["gan"] else "fine-tuned"
+
+
+def _recipe_lines(recipe: dict[str, Any] | None) -> list[str]:
+    """The recipe the run used and, where the data chose it, why."""
+    if not recipe:
+        return []
+    reasons = recipe.get("reasons", {})
+    lines = ["", "## Recipe", "", "| setting | value | chosen because |", "|---|---|---|"]
+    for key, value in recipe.items():
+        if key != "reasons":
+            lines.append(f"| {key} | {value} | {reasons.get(key, '')} |")
+    return lines
+
+
 def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
     """report.md: the headline figures, out-of-scope results, the weakest classes and the plots."""
     test = metrics["test"]
-    lines = [
-        f"# {metrics['kind']} classifier ({'GAN-BERT' if metrics['config']['gan'] else 'fine-tuned'})",
-        "",
-        f"Base encoder: `{metrics['base_model']}`; {metrics['data']['labeled']} labeled and "
-        f"{metrics['data']['unlabeled']} unlabeled training examples; best epoch {metrics['best_epoch']} "
-        f"of {len(metrics['history'])}; {metrics['seconds']:.0f} s.",
+    lines = [f"# {metrics['kind']} classifier ({_method(metrics)})", ""]
+    if metrics.get("method") == "embedding-head":
+        lines.append(
+            f"Base encoder: `{metrics['base_model']}` (frozen, {metrics['config']['precision']}, mean "
+            f"pooling) + logistic regression on {metrics['data']['labeled']} training examples; "
+            f"{metrics['seconds']:.0f} s ({metrics['timing']['embedding']:.0f} s embedding)."
+        )
+    else:
+        lines.append(
+            f"Base encoder: `{metrics['base_model']}`; {metrics['data']['labeled']} labeled and "
+            f"{metrics['data']['unlabeled']} unlabeled training examples; best epoch {metrics['best_epoch']} "
+            f"of {len(metrics['history'])}; {metrics['seconds']:.0f} s."
+        )
+    lines += _recipe_lines(metrics.get("recipe"))
+    lines += [
         "",
         f"| split ({test['split']}) | accuracy | macro-F1 | examples |",
         "|---|---|---|---|",
@@ -137,7 +164,9 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
         "|---|---|---|---|---|",
     ]
     lines += _worst_classes(test["per_class"])
-    lines += ["", "![learning curves](history.png)", "", "![most confused labels](confusion.png)", ""]
+    if metrics["history"]:
+        lines += ["", "![learning curves](history.png)"]
+    lines += ["", "![most confused labels](confusion.png)", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .batches import Encoded, collate, shuffled_batches
+from .batches import Encoded, bucketed_batches, collate, shuffled_batches
 from .config import TrainConfig
 from .encoder import pick_device
 from .evaluate import classification_metrics, cross_entropy, predict_logits
@@ -102,6 +102,9 @@ class Trainer:
 
     def epoch_batches(self, train: Encoded, unlabeled: Encoded | None) -> list[tuple[Encoded, list[int]]]:
         """(source, rows) batches for one epoch; plain training uses labeled data only."""
+        if self.cfg.length_buckets:
+            lengths = [len(ids) for ids in train.ids]
+            return [(train, rows) for rows in bucketed_batches(lengths, self.cfg.batch_size, self.rng)]
         return [(train, rows) for rows in shuffled_batches(len(train), self.cfg.batch_size, self.rng)]
 
     def step(self, source: Encoded, rows: list[int]) -> tuple[float, int, int]:

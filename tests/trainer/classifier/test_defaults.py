@@ -40,6 +40,7 @@ def test_existing_model_is_not_retrained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_dir_with_intent
 ):
     calls = []
+    monkeypatch.setattr(defaults, "build_default_head", lambda *a, **k: calls.append(a))
     monkeypatch.setattr(defaults, "train_default", lambda *a, **k: calls.append(a))
     assert (
         defaults.prepare_default_classifier(config(models_dir_with_intent), "intent")
@@ -50,13 +51,29 @@ def test_existing_model_is_not_retrained(
     assert calls[0][0] == "intent" and calls[0][1] == models_dir_with_intent / "intent"
 
 
-def test_missing_model_is_trained_quick_unless_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_intent_model_gets_an_embedding_head_unless_finetune(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = []
-    monkeypatch.setattr(defaults, "train_default", lambda kind, target, run, full: calls.append((kind, full)))
-    defaults.prepare_default_classifier(config(tmp_path), "sentiment")
+    monkeypatch.setattr(defaults, "build_default_head", lambda kind, *a, **k: calls.append((kind, "head")))
+    monkeypatch.setattr(defaults, "train_default", lambda kind, *a, full: calls.append((kind, f"{full=}")))
+    defaults.prepare_default_classifier(config(tmp_path), "intent")
+    defaults.prepare_default_classifier(config(tmp_path), "intent", full=True)
+    defaults.prepare_default_classifier(config(tmp_path), "sentiment")  # fine-tuned on part of the data
     monkeypatch.setenv(defaults.FULL_ENV, "1")
-    defaults.prepare_default_classifier(config(tmp_path), "sentiment")
-    assert calls == [("sentiment", False), ("sentiment", True)]
+    defaults.prepare_default_classifier(config(tmp_path), "intent")
+    assert calls == [
+        ("intent", "head"), ("intent", "full=True"), ("sentiment", "full=False"), ("intent", "full=True")
+    ]
+
+
+def test_default_head_spec_uses_all_the_data(tmp_path: Path) -> None:
+    spec, cfg = defaults.default_head_spec("intent", tmp_path / "m", tmp_path / "r", tmp_path / "enc")
+    assert spec.subsample_per_class is None and spec.oos_label == "oos" and spec.test is not None
+    assert spec.min_in_scope is not None and cfg.encoder_cache == tmp_path / "enc"
+    spec, _ = defaults.default_head_spec("sentiment", tmp_path / "m", tmp_path / "r")
+    assert spec.oos_label is None and spec.subsample_per_class is None
+    assert defaults.DEFAULTS["intent"].method == "embedding-head"
 
 
 def test_configured_model_dir_wins_and_must_be_valid(tmp_path: Path, models_dir_with_intent: Path) -> None:
