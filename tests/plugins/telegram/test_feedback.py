@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 
 from .conftest import idle, telegram_bot
 
