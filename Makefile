@@ -40,7 +40,7 @@ test-all: install
 
 lint: install
 	$(BIN)/ruff check core plugins trainer tests bench examples
-	$(BIN)/mypy core
+	$(BIN)/mypy core plugins
 
 bench: install
 	$(BIN)/python bench/bus.py

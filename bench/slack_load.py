@@ -35,7 +35,6 @@ from typing import Any
 from interplay.core.runner import run
 from interplay.core.store import ConversationStore, MemoryStore, SQLiteStore
 from interplay.plugins.slack.channel import SlackChannel
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import (
     TEST_SECRET,
     TEST_TOKEN,
@@ -44,6 +43,7 @@ from interplay.plugins.slack.testing import (
     run_slack_bot,
     wait_for,
 )
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 from interplay.testing import run_bot
 
 RESULTS = Path(__file__).parent / "results" / "slack_load.json"

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from interplay.core.store import SQLiteStore
-from interplay.plugins.telegram.loadtest import run_load
+from interplay.plugins.telegram.testing.loadtest import run_load
 from interplay.testing import run_bot
 
 RESULTS = Path(__file__).parent / "results" / "telegram_load.json"

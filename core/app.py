@@ -111,18 +111,18 @@ class Bot:
         if self._start_failures:  # a misconfigured enabled plugin: refuse to run half a bot
             await self.stop()
             raise StartupError(self._start_failures)
-        channels = [p.plugin for p in self.plan if p.kind == "channel" and p.plugin is not None]
+        channels = [p.plugin for p in self.plan if isinstance(p.plugin, Channel)]
         if self.config.pipeline.channels and not channels:
             await self.stop()
             raise PluginError("no channel could start: " + "; ".join(self.status.values()))
         for channel in channels:
-            self.state.opened(channel)  # type: ignore[arg-type]
+            self.state.opened(channel)
         await self.bus.start(self.pipeline)
         self.state.serve()
         if self.watcher is not None:
             self.watcher.start()
         for channel in channels:
-            await self._open_channel(channel)  # type: ignore[arg-type]
+            await self._open_channel(channel)
 
     async def _start(self, planned: Planned) -> None:
         """Start one built plugin; on failure report it by name and carry on with the others."""

@@ -8,11 +8,12 @@ Each class has a `name` (its entry-point name and its `[plugins.<name>]` table),
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 from .matchers import ALWAYS, Matcher
 from .messages import Annotation, Conversation, Feedback, Match, Message, Reply, ReplySource
@@ -44,15 +45,18 @@ class PluginContext:
         self.request_stop: Callable[[], None] = request_stop or (lambda: None)
 
 
-class Plugin:
-    """Common shape of every registered component."""
+SettingsT = TypeVar("SettingsT", bound=PluginSettings, default=PluginSettings)
+
+
+class Plugin(Generic[SettingsT]):
+    """Common shape of every registered component; `Plugin[MySettings]` types `self.settings`."""
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = ""
     Settings: ClassVar[type[PluginSettings]] = PluginSettings
 
-    def __init__(self, settings: PluginSettings, context: PluginContext) -> None:
-        self.settings = settings
+    def __init__(self, settings: SettingsT, context: PluginContext) -> None:
+        self.settings: SettingsT = settings
         self.context = context
 
     async def start(self) -> None:
@@ -60,6 +64,23 @@ class Plugin:
 
     async def stop(self) -> None:
         """Release resources. Called once, also after a failed start."""
+
+
+Register = Callable[[type[Plugin[Any]]], None]
+"""What `register_channels`, `register_analyzers`, `register_skills` and `register_generators` get."""
+
+
+class RegisterChatCommand(Protocol):
+    """What `register_chat_commands` gets: `register(name, help, handler, admin_only=False)`."""
+
+    def __call__(
+        self,
+        name: str,
+        help: str,
+        handler: Callable[[Message], Awaitable[str]],
+        *,
+        admin_only: bool = False,
+    ) -> None: ...
 
 
 class Submitted(enum.Enum):
@@ -124,7 +145,7 @@ class ReplyStream:
         return self.text
 
 
-class Channel(Plugin):
+class Channel(Plugin[SettingsT]):
     """Brings messages in (through `inbox.submit`) and sends replies out."""
 
     kind = "channel"
@@ -141,7 +162,7 @@ class Channel(Plugin):
         """Called once the reply is stored (its latency and model version are known)."""
 
 
-class Analyzer(Plugin):
+class Analyzer(Plugin[SettingsT]):
     """Annotates a message (intent, sentiment, entities...). Runs concurrently with others."""
 
     kind = "analyzer"
@@ -150,7 +171,7 @@ class Analyzer(Plugin):
         raise NotImplementedError
 
 
-class Skill(Plugin):
+class Skill(Plugin[SettingsT]):
     """Answers some messages itself. Return None to pass to the next skill or the generator.
 
     Which messages it is asked about: `matcher` (a `Matcher` from `interplay.core.matchers`) when
@@ -160,7 +181,7 @@ class Skill(Plugin):
     """
 
     kind = "skill"
-    intents: ClassVar[frozenset[str]] = frozenset()  # empty: consulted for every message
+    intents: frozenset[str] = frozenset()  # empty: consulted for every message (a plugin may set its own)
     matcher: Matcher | None = None  # class attribute, or set per instance from settings
 
     def match(self, message: Message, routing_analyzer: str = "intent") -> Match | None:
@@ -187,7 +208,7 @@ class Skill(Plugin):
         raise NotImplementedError
 
 
-class Generator(Plugin):
+class Generator(Plugin[SettingsT]):
     """Streams a reply for a conversation, as text deltas."""
 
     kind = "generator"
@@ -209,6 +230,8 @@ __all__ = [
     "Plugin",
     "PluginContext",
     "PluginSettings",
+    "Register",
+    "RegisterChatCommand",
     "Reply",
     "ReplyStream",
     "Skill",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from interplay.core import Conversation, Generator, PluginSettings, hookimpl
+from interplay.core import Conversation, Generator, PluginSettings, Register, hookimpl
 
 
 class EchoSettings(PluginSettings):
@@ -13,12 +13,11 @@ class EchoSettings(PluginSettings):
     delay: float = 0.0  # seconds between words, to imitate a model's pace
 
 
-class EchoGenerator(Generator):
+class EchoGenerator(Generator[EchoSettings]):
     """Streams the user's own words back."""
 
     name = "echo"
     Settings = EchoSettings
-    settings: EchoSettings
 
     @property
     def model_version(self) -> str:
@@ -33,5 +32,5 @@ class EchoGenerator(Generator):
 
 
 @hookimpl
-def register_generators(register: object) -> None:
-    register(EchoGenerator)  # type: ignore[operator]
+def register_generators(register: Register) -> None:
+    register(EchoGenerator)

@@ -131,7 +131,8 @@ class TestBot:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self.channel: FakeChannel | None = bot.channels.get("fake")  # type: ignore[assignment]
+        channel = bot.channels.get("fake")
+        self.channel = channel if isinstance(channel, FakeChannel) else None
 
     async def say(self, text: str, conversation: str = "c1", user: str = "u1", **kw: Any) -> BotReply:
         assert self.channel is not None, "say() needs the fake channel in [pipeline] channels"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from interplay.core import hookimpl
+from interplay.core import Register, hookimpl
 
 
 @hookimpl
-def register_channels(register: object) -> None:
+def register_channels(register: Register) -> None:
     from .channel import ConsoleChannel
 
-    register(ConsoleChannel)  # type: ignore[operator]
+    register(ConsoleChannel)

@@ -12,6 +12,7 @@ from interplay.core import (
     Channel,
     Inbox,
     Message,
+    PluginContext,
     PluginSettings,
     Reply,
     ReplyStream,
@@ -31,22 +32,21 @@ class ConsoleSettings(PluginSettings):
     output: Literal["text", "jsonl"] = "text"
 
 
-class ConsoleChannel(Channel):
+class ConsoleChannel(Channel[ConsoleSettings]):
     """Reads what you type, prints the bot's streamed reply."""
 
     name = "console"
     Settings = ConsoleSettings
-    settings: ConsoleSettings
 
     def __init__(
         self,
         settings: ConsoleSettings,
-        context: object,
+        context: PluginContext,
         *,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
-        super().__init__(settings, context)  # type: ignore[arg-type]
+        super().__init__(settings, context)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.debug = settings.debug
@@ -73,7 +73,7 @@ class ConsoleChannel(Channel):
                 if text and not self._local_command(text):
                     await self._ask(inbox, text)
         finally:
-            self.context.request_stop()  # type: ignore[attr-defined]
+            self.context.request_stop()
 
     async def _read_line(self) -> str | None:
         if self.interactive:

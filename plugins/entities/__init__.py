@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interplay.core import hookimpl
+from interplay.core import Register, hookimpl
 
 from .analyzer import EntitiesAnalyzer, EntitiesSettings
 
@@ -17,5 +17,5 @@ __all__ = ["EntitiesAnalyzer", "EntitiesSettings"]
 
 
 @hookimpl
-def register_analyzers(register: Any, config: Any) -> None:
+def register_analyzers(register: Register, config: Any) -> None:
     register(EntitiesAnalyzer)

@@ -27,21 +27,20 @@ class EntitiesSettings(PluginSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
-class EntitiesAnalyzer(Analyzer):
+class EntitiesAnalyzer(Analyzer[EntitiesSettings]):
     """Annotates each message with its entities in `data["entities"]`; the label lists their kinds."""
 
     name = "entities"
     Settings: ClassVar[type[PluginSettings]] = EntitiesSettings
 
-    def __init__(self, settings: PluginSettings, context: Any) -> None:
+    def __init__(self, settings: EntitiesSettings, context: Any) -> None:
         super().__init__(settings, context)
         self.tagger: OnnxTokenTagger | None = None
         self._batcher: MicroBatcher[str, TaggedText] | None = None
 
     @property
     def options(self) -> EntitiesSettings:
-        """The settings with their real type."""
-        assert isinstance(self.settings, EntitiesSettings)
+        """The settings (kept for plugins that read `options`; `self.settings` is typed now)."""
         return self.settings
 
     def model_dir(self) -> Path:

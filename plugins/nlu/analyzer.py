@@ -24,20 +24,20 @@ class ClassifierSettings(PluginSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
-class ClassifierAnalyzer(Analyzer):
+class ClassifierAnalyzer(Analyzer[ClassifierSettings]):
     """Annotates each message with a label, its confidence and the top labels."""
 
     Settings: ClassVar[type[PluginSettings]] = ClassifierSettings
-    oos_label: ClassVar[str | None] = None
+    oos_label: str | None = None
 
-    def __init__(self, settings: PluginSettings, context: Any) -> None:
+    def __init__(self, settings: ClassifierSettings, context: Any) -> None:
         super().__init__(settings, context)
         self.classifier: OnnxTextClassifier | None = None
         self._batcher: MicroBatcher[str, Prediction] | None = None
 
     def model_dir(self) -> Path:
         """The configured model directory, or this plugin's default under the models dir."""
-        configured = getattr(self.settings, "model_dir", None)
+        configured = self.settings.model_dir
         if configured:
             return Path(configured).expanduser()
         config = getattr(self.context, "config", None)
@@ -49,7 +49,7 @@ class ClassifierAnalyzer(Analyzer):
         return None
 
     def _load(self, directory: Path) -> OnnxTextClassifier:
-        s: Any = self.settings
+        s = self.settings
         return OnnxTextClassifier(
             directory,
             threads=s.threads,
@@ -69,7 +69,7 @@ class ClassifierAnalyzer(Analyzer):
                 f"analyzer {self.name!r}: {exc} (or run `interplay models prepare --only {self.name}`, "
                 f"or set model_dir in [plugins.{self.name}])"
             ) from exc
-        s: Any = self.settings
+        s = self.settings
         self._batcher = MicroBatcher(
             self.classifier.predict, max_batch=s.max_batch, max_wait=s.batch_wait_ms / 1000, name=self.name
         )

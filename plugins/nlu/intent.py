@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interplay.core import hookimpl
+from interplay.core import Register, hookimpl
 
 from .analyzer import ClassifierAnalyzer, ClassifierSettings
 
@@ -24,14 +24,16 @@ class IntentAnalyzer(ClassifierAnalyzer):
     name = "intent"
     Settings = IntentSettings
 
-    def __init__(self, settings: Any, context: Any) -> None:
+    settings: IntentSettings
+
+    def __init__(self, settings: IntentSettings, context: Any) -> None:
         super().__init__(settings, context)
-        self.oos_label = settings.oos_label  # type: ignore[misc]
+        self.oos_label = settings.oos_label
 
     def _threshold(self) -> float | None:
-        return self.settings.threshold  # type: ignore[attr-defined, no-any-return]
+        return self.settings.threshold
 
 
 @hookimpl
-def register_analyzers(register: Any, config: Any) -> None:
+def register_analyzers(register: Register, config: Any) -> None:
     register(IntentAnalyzer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interplay.core import hookimpl
+from interplay.core import Register, hookimpl
 
 from .analyzer import ClassifierAnalyzer, ClassifierSettings
 
@@ -23,5 +23,5 @@ class SentimentAnalyzer(ClassifierAnalyzer):
 
 
 @hookimpl
-def register_analyzers(register: Any, config: Any) -> None:
+def register_analyzers(register: Register, config: Any) -> None:
     register(SentimentAnalyzer)

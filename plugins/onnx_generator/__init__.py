@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from interplay.core import hookimpl
+from interplay.core import Register, hookimpl
 
 
 @hookimpl
-def register_generators(register: Any, config: Any) -> None:
+def register_generators(register: Register, config: Any) -> None:
     from .generator import OnnxGenerator
 
     register(OnnxGenerator)

@@ -225,8 +225,8 @@ class BatchEngine:
         self._batch = _Batch()
         while True:
             try:
-                request = self._incoming.get_nowait()
+                waiting = self._incoming.get_nowait()
             except queue.Empty:
                 return
-            if request is not None:
-                request.emit(FINISH, reason)
+            if waiting is not None:
+                waiting.emit(FINISH, reason)

@@ -24,12 +24,11 @@ from .tokenizer import ChatTokenizer
 log = logging.getLogger("interplay.plugins.onnx")
 
 
-class OnnxGenerator(Generator):
+class OnnxGenerator(Generator[OnnxGeneratorSettings]):
     """Chat replies from a local ONNX model (SmolLM2-135M-Instruct by default)."""
 
     name: ClassVar[str] = "onnx"
     Settings = OnnxGeneratorSettings
-    settings: OnnxGeneratorSettings
 
     def __init__(self, settings: OnnxGeneratorSettings, context: PluginContext) -> None:
         super().__init__(settings, context)

@@ -5,18 +5,20 @@ Kept light: slack_sdk and aiohttp load only when the channel is registered.
 
 from __future__ import annotations
 
-from interplay.core import hookimpl
+from typing import Any
+
+from interplay.core import Register, hookimpl
 
 
 @hookimpl
-def register_channels(register: object) -> None:
+def register_channels(register: Register) -> None:
     from .channel import SlackChannel
 
-    register(SlackChannel)  # type: ignore[operator]
+    register(SlackChannel)
 
 
 @hookimpl
-def register_commands(cli: object) -> None:
+def register_commands(cli: Any) -> None:
     from .cli import register
 
-    register(cli)  # type: ignore[arg-type]
+    register(cli)

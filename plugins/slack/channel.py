@@ -65,12 +65,11 @@ class SlackSettings(PluginSettings):
     feedback_thanks: bool = True
 
 
-class SlackChannel(Channel):
+class SlackChannel(Channel[SlackSettings]):
     """Answers @-mentions in threads and direct messages through the Slack Web API."""
 
     name = "slack"
     Settings = SlackSettings
-    settings: SlackSettings
 
     def __init__(self, settings: SlackSettings, context: Any) -> None:
         super().__init__(settings, context)

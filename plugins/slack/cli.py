@@ -58,7 +58,7 @@ def send(obj: Any, text: str, url: str | None, channel: str | None, dm: bool, us
 )
 def fake_api(port: int, token: str) -> None:
     """Run the fake Slack Web API and print what the bot posts (Ctrl-C to stop)."""
-    from .fake_api import FakeSlackAPI
+    from .testing.fake_api import FakeSlackAPI
 
     def show(method: str, args: dict[str, Any]) -> None:
         if "text" not in args:

@@ -5,18 +5,20 @@ Kept light on purpose: python-telegram-bot is imported only when the channel is 
 
 from __future__ import annotations
 
-from interplay.core import hookimpl
+from typing import Any
+
+from interplay.core import Register, hookimpl
 
 
 @hookimpl
-def register_channels(register: object) -> None:
+def register_channels(register: Register) -> None:
     from .channel import TelegramChannel
 
-    register(TelegramChannel)  # type: ignore[operator]
+    register(TelegramChannel)
 
 
 @hookimpl
-def register_commands(cli: object) -> None:
+def register_commands(cli: Any) -> None:
     from .cli import register
 
-    register(cli)  # type: ignore[arg-type]
+    register(cli)

@@ -36,12 +36,11 @@ from .webhook import WebhookServer
 log = logging.getLogger("interplay.telegram")
 
 
-class TelegramChannel(Channel):
+class TelegramChannel(Channel[TelegramSettings]):
     """Talks to people through a Telegram bot, by long polling or a webhook."""
 
     name = "telegram"
     Settings = TelegramSettings
-    settings: TelegramSettings
 
     def __init__(self, settings: TelegramSettings, context: Any) -> None:
         super().__init__(settings, context)

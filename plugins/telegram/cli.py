@@ -60,7 +60,7 @@ def check(obj: Any) -> None:
 @click.option("--wait", default=30.0, show_default=True, help="seconds to wait for replies at end of input")
 def fake_server(port: int, token: str, chat: int, wait: float) -> None:
     """Run a local fake Telegram: each line you type is a message to the bot; its replies print here."""
-    from .fake_server import FakeTelegram
+    from .testing.fake_server import FakeTelegram
 
     def show(method: str, params: dict[str, Any]) -> None:
         if method in ("sendMessage", "editMessageText"):

@@ -39,8 +39,8 @@ def _contract_members():
         for member, value in vars(cls).items():
             if (member.startswith("_") and member != "__init__") or member == "model_config":
                 continue
-            if member == "__init__" and class_name == "Inbox":
-                continue  # typing.Protocol's own
+            if member == "__init__" and getattr(cls, "_is_protocol", False):
+                continue  # typing.Protocol's own (Inbox, RegisterChatCommand)
             if (
                 cls is not contracts.Plugin
                 and member in vars(contracts.Plugin)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import TEST_SECRET, TEST_TOKEN, SlackRig, run_slack_bot
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 
 
 @pytest.fixture

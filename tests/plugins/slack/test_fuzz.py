@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from interplay.plugins.slack.events import Ignored, Incoming, Reaction, decide
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.feedback import ButtonClick, read_button_click
 from interplay.plugins.slack.testing import TEST_TOKEN, run_slack_bot
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 
 from tests.core.fuzz_harness import TEXT as ANY_TEXT
 from tests.core.fuzz_harness import LiveBot

@@ -6,8 +6,8 @@ import io
 import logging
 
 from interplay.core.logs import setup_logging
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import TEST_SECRET, direct_message, run_slack_bot, wait_for
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 
 TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"  # token-shaped, as Slack issues them
 

@@ -8,7 +8,6 @@ import logging
 import time
 
 import pytest
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.sender import GOOD_ACTION
 from interplay.plugins.slack.testing import (
     TEST_SECRET,
@@ -19,6 +18,7 @@ from interplay.plugins.slack.testing import (
     run_slack_bot,
     wait_for,
 )
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 
 
 def posts(rig: SlackRig) -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from interplay.core import Message
 from interplay.core.store import SQLiteStore
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import button_click, mention, run_slack_bot, wait_for
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 
 
 async def test_retry_after_restart_is_not_answered_twice(

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from interplay.core import PluginError
-from interplay.plugins.slack.fake_api import FakeSlackAPI
 from interplay.plugins.slack.testing import (
     TEST_SECRET as SECRET,
 )
@@ -24,6 +23,7 @@ from interplay.plugins.slack.testing import (
     run_slack_bot,
     wait_for,
 )
+from interplay.plugins.slack.testing.fake_api import FakeSlackAPI
 
 
 async def assert_nothing_processed(rig: SlackRig) -> None:

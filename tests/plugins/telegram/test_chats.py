@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from interplay.plugins.telegram import fake_updates
-from interplay.plugins.telegram.fake_server import BOT_ID, FakeTelegram
 from interplay.plugins.telegram.inbound import UserRateLimit
+from interplay.plugins.telegram.testing import fake_updates
+from interplay.plugins.telegram.testing.fake_server import BOT_ID, FakeTelegram
 
 from .conftest import idle, telegram_bot
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 from interplay.testing import run_bot
 
 from .conftest import TOKEN

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from interplay.core.messages import Message
 from interplay.core.store import SQLiteStore
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 
 from .conftest import TOKEN, idle, telegram_bot
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from interplay.core import Skill, hookimpl
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 from interplay.testing import run_bot
 
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 from telegram import Bot
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 
 from .conftest import idle, telegram_bot
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from interplay.core import Message
-from interplay.plugins.telegram import fake_updates
-from interplay.plugins.telegram.fake_server import FakeTelegram
 from interplay.plugins.telegram.inbound import Answer, Press, Skip, Submit, UpdateRouter, target_of
 from interplay.plugins.telegram.settings import TelegramSettings
+from interplay.plugins.telegram.testing import fake_updates
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 from telegram import Bot, Update
 
 from tests.core.fuzz_harness import LiveBot

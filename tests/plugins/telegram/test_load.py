@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from interplay.plugins.telegram.loadtest import run_load
+from interplay.plugins.telegram.testing.loadtest import run_load
 
 
 async def test_50_chats_x_10_messages(tmp_path: Path) -> None:

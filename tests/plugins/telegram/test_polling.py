@@ -10,10 +10,10 @@ import time
 import pytest
 from interplay.core.bus import BusClosed
 from interplay.core.store import MemoryStore
-from interplay.plugins.telegram import fake_updates
-from interplay.plugins.telegram.fake_server import FakeTelegram
 from interplay.plugins.telegram.polling import MAX_ATTEMPTS, Poller
 from interplay.plugins.telegram.settings import TelegramSettings
+from interplay.plugins.telegram.testing import fake_updates
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 from telegram import Update
 
 from .conftest import telegram_bot

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from interplay.plugins.telegram.fake_server import FakeTelegram
 from interplay.plugins.telegram.splitting import split_text, utf16_len
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 
 from .conftest import telegram_bot
 

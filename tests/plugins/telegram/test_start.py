@@ -8,7 +8,7 @@ import pytest
 from interplay.core import PluginError
 from interplay.core.config import InterplayConfig
 from interplay.core.plugins import load_registry
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 from interplay.testing import run_bot
 
 from .conftest import TOKEN, telegram_bot

@@ -6,8 +6,8 @@ import socket
 from typing import Any
 
 import pytest
-from interplay.plugins.telegram import fake_updates
-from interplay.plugins.telegram.fake_server import FakeTelegram
+from interplay.plugins.telegram.testing import fake_updates
+from interplay.plugins.telegram.testing.fake_server import FakeTelegram
 
 from .conftest import idle, telegram_bot
 

@@ -23,9 +23,9 @@ import aiohttp
 from interplay.core.store import ConversationStore
 from interplay.testing import TestBot, run_bot
 
-from .channel import SlackChannel
+from ..channel import SlackChannel
+from ..signature import signed_headers
 from .fake_api import BOT_USER_ID, FakeSlackAPI
-from .signature import signed_headers
 
 TEST_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documented example signing secret
 TEST_TOKEN = "xoxb-test-token"
