@@ -207,10 +207,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
             continue
         scores = [run["rounds"][0]["rule_score_before"], *(r["rule_score_after"] for r in run["rounds"])]
         promoted = [False, *(r["promoted"] for r in run["rounds"])]
-        ax.plot(range(len(scores)), scores, marker="o", label=name)
+        line = ax.plot(range(len(scores)), scores, marker="o", label=f"{name}: served")[0]
+        tried = [(i + 1, r["candidate_rule_score"]) for i, r in enumerate(run["rounds"])
+                 if "candidate_rule_score" in r]
+        if tried:
+            ax.plot(*zip(*tried, strict=True), linestyle="--", marker="x", color=line.get_color(),
+                    label=f"{name}: candidate")
         ax.scatter([i for i, p in enumerate(promoted) if p], [s for s, p in zip(scores, promoted, strict=True)
                                                              if p], s=80, facecolors="none", edgecolors="k")
-    ax.set_xlabel("round (circled: promoted)")
+    ax.set_xlabel("round (circled: promoted; x: the candidate, promoted or not)")
     ax.set_ylabel("held-out rule score")
     ax.set_ylim(0, 1)
     ax.set_title("Interplay learning loop, SmolLM2-135M int8, 2-core CPU")
