@@ -146,6 +146,7 @@ class LoopSettings(Strict):
     batch_size: int = Field(8, ge=1)
     kto_weight: float = Field(1.0, ge=0.0)  # 0 = supervised on good replies only
     kto_beta: float = Field(0.1, gt=0.0)
+    kl_weight: float = Field(1.0, ge=0.0)  # token KL to the starting model on reply positions; 0 = off
     lora_rank: int = Field(16, ge=1)
     min_weight: float = Field(0.25, ge=0.0)  # feedback lighter than this is left out of training
     from_served: bool = True  # start from the served version's weights, train on its own replies

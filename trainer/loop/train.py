@@ -47,6 +47,7 @@ class TrainOptions:
     batch_size: int = 8
     kto_weight: float = 1.0
     kto_beta: float = 0.1
+    kl_weight: float = 1.0  # token KL to the starting model on every reply position (objective.py)
     lora_rank: int = 16
     min_weight: float = 0.25
     variants: tuple[str, ...] = ()  # () = only the precision the bot serves
@@ -59,7 +60,7 @@ class TrainOptions:
     def from_config(cls, config: Any, **overrides: Any) -> TrainOptions:
         loop = config.loop
         keys = ("method", "epochs", "max_steps", "learning_rate", "warmup", "batch_size", "kto_weight",
-                "kto_beta", "lora_rank", "min_weight", "threads", "from_served")
+                "kto_beta", "kl_weight", "lora_rank", "min_weight", "threads", "from_served")
         values = {k: getattr(loop, k) for k in keys}
         values["variants"] = tuple(loop.variants)
         values["precision"] = loop.train_precision
@@ -140,7 +141,7 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
     from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    from .objective import batch_loss, class_weights, reference_logps
+    from .objective import batch_loss, class_weights, reference_logps, reply_distributions
 
     dtype = autocast_dtype(options.precision, device)
     cast = (lambda: torch.autocast(device, dtype=dtype)) if dtype else contextlib.nullcontext
@@ -156,6 +157,7 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
     schedule = get_cosine_schedule_with_warmup(optimizer, int(options.warmup * total), total)
     rng = random.Random(options.seed)
     steps, history = 0, []
+    anchor = _anchor(model, reply_distributions) if options.kl_weight > 0 else None
     model.train()
     with tqdm(total=total, desc="train generator", unit="step") as bar:
         while steps < total:
@@ -164,7 +166,8 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
             for b in order[: total - steps]:
                 with cast():
                     loss, parts = batch_loss(model, batches[b], pad_id, reference[b], weights=weights,
-                                             kto_weight=options.kto_weight, beta=options.kto_beta)
+                                             kto_weight=options.kto_weight, beta=options.kto_beta,
+                                             kl_weight=options.kl_weight, anchor=anchor)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -179,6 +182,22 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
             "first": history[:1], "last": history[-1:], "examples": len(examples),
             "weights": asdict(weights), "autocast": str(dtype).replace("torch.", "") if dtype else "fp32",
             "device": device}
+
+
+def _anchor(model: Any, distributions: Any) -> Any:
+    """The starting model's reply distributions for the KL term: the LoRA adapter switched off
+    (no second copy of the weights), or a frozen copy when every weight trains."""
+    if hasattr(model, "disable_adapter"):
+        def through_base(batch: Any) -> Any:
+            with model.disable_adapter():
+                return distributions(model, batch)[0]
+        return through_base
+    import copy
+
+    frozen = copy.deepcopy(model).eval()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return lambda batch: distributions(frozen, batch)[0]
 
 
 @contextmanager
