@@ -17,8 +17,9 @@ The reference is the model training starts from (the one served now); its log-pr
 matched and mismatched, are computed once before the first step. The supervised part (mean
 per-token NLL of good replies) is what moves a small model quickly; KTO adds the disliked
 replies. A third part, `token_kl`, holds every reply token's next-token distribution near the
-starting model's: KTO's summed log-ratio leaves the model free to drift on tokens no rule
-rewarded, and on SmolLM2 that drift is what raised golden perplexity. Only reply positions go
+starting model's (KL(start || policy), summed per reply): KTO's summed log-ratio moves every
+token of a rated reply where the rule cared about a few, and on SmolLM2 that drift is what raised
+golden perplexity. Only reply positions go
 through the LM head: on a 49k-token
 vocabulary it is a fifth of the model's compute, and prompts are half of each sequence.
 """
@@ -105,16 +106,21 @@ def _summed(logp: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, batch
     return total.cpu(), count
 
 
-def token_kl(policy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Mean over positions of KL(policy || reference), both given as log-softmax rows.
+def token_kl(policy: torch.Tensor, start: torch.Tensor, replies: int) -> torch.Tensor:
+    """KL(start || policy) at each reply position, summed over each reply, averaged over the replies.
 
-    The anchor that keeps the model near the one it started from on *every* reply token, not
-    only on the summed log-ratio KTO sees: a small model trained on a few dozen liked replies
-    otherwise drifts in ways the rule never rewarded (golden perplexity up, docs/learning-loop.md).
+    Both are log-softmax rows [positions, vocab] over the `replies` replies of a batch.
+    The anchor that keeps the model near the one it started from on *every* reply token: KTO sees
+    only each reply's summed log-ratio, so it pushes a disliked reply's every token down (and a
+    liked one's up) where the rule cared about a few; on SmolLM2 that drift is what raised golden
+    perplexity. This direction is the one the gate measures: the rise in the negative
+    log-likelihood of what the starting model says (its own samples) is KL(start || policy). Summed
+    per reply, it has the scale of KTO's summed log-ratios, so `kl_weight = 1` weighs them alike.
     """
     if policy.numel() == 0:
         return policy.sum()
-    return (policy.exp() * (policy - reference)).sum(-1).mean()
+    per_position = (start.exp() * (start - policy)).sum(-1)
+    return per_position.sum() / max(replies, 1)
 
 
 def kto_loss(policy: torch.Tensor, reference: torch.Tensor, kl: torch.Tensor, good: torch.Tensor,
@@ -166,7 +172,7 @@ def batch_loss(model: Any, examples: list[TokenizedExample], pad_id: int, refere
     if kl_weight > 0 and anchor is not None:
         with torch.no_grad():
             start = anchor(batch)
-        kl = token_kl(logp, start).cpu()
+        kl = token_kl(logp, start, len(examples)).cpu()
     loss = (sft if batch["good"].any() else 0.0) + kto_weight * kto + kl_weight * kl
     return loss, {"loss": loss.item(), "sft": sft.item(), "kto": kto.item(), "kl": kl.item()}
 
