@@ -16,6 +16,7 @@ from typing import Any
 
 from interplay.core import InterplayError
 from interplay.core import model_registry as registry
+from interplay.core.plugins import plugin_model_root
 
 from .gate import GateReport
 from .train import seeded
@@ -46,7 +47,7 @@ def check_inputs(config: Any, job: NluJob) -> Path:
     if not job.unlabeled.is_file():
         raise InterplayError(f"{job.unlabeled.parent} has no {job.unlabeled.name}: pass --dataset a "
                              "directory written by `interplay data export`, or run the export again")
-    root = registry.model_root(config, job.kind)
+    root = plugin_model_root(config, job.kind)
     incumbent = registry.current_path(root) or root
     try:
         read_manifest(incumbent)
@@ -120,7 +121,7 @@ def retrain_nlu(config: Any, job: NluJob, *, promote: bool = True) -> tuple[Path
     from interplay.trainer.classifier.defaults import DEFAULTS, data_file
 
     incumbent = check_inputs(config, job)
-    root = registry.model_root(config, job.kind)
+    root = plugin_model_root(config, job.kind)
     version = train_candidate(config, job, new_version_dir(root))
     golden = job.golden or data_file(DEFAULTS[job.kind].data, "test")
     report = gate_classifier(version, incumbent, golden, job)
