@@ -42,7 +42,7 @@ def check_inputs(config: Any, job: NluJob) -> Path:
 
     Returns the served model's directory (the incumbent).
     """
-    from interplay.plugins.nlu.manifest import read_manifest
+    from interplay.core.model_dir import read_manifest
 
     if not job.unlabeled.is_file():
         raise InterplayError(f"{job.unlabeled.parent} has no {job.unlabeled.name}: pass --dataset a "
@@ -60,7 +60,7 @@ def check_inputs(config: Any, job: NluJob) -> Path:
 
 def accuracy(model_dir: Path, examples: list[Any], threads: int = 1) -> float:
     """Share of golden examples the runtime classifier labels right (out-of-scope rejection included)."""
-    from interplay.plugins.nlu.classifier import OnnxTextClassifier
+    from interplay.plugins.nlu import OnnxTextClassifier
 
     classifier = OnnxTextClassifier(model_dir, threads=threads, device="cpu")
     right = 0

@@ -77,8 +77,7 @@ def prune(root: Path, data: dict[str, Any], keep: int) -> None:
 
 def degeneration_check(config: Any, root: Path) -> DegenerationCheck:
     """Sample as the bot does (its `[plugins.onnx]` sampling), seeded, with the gate's token limit."""
-    from interplay.plugins.onnx_generator.sampling import SamplingParams
-    from interplay.plugins.onnx_generator.settings import OnnxGeneratorSettings
+    from interplay.plugins.onnx_generator import OnnxGeneratorSettings, SamplingParams
 
     known = OnnxGeneratorSettings.model_fields
     table = {k: v for k, v in config.plugin_table(GENERATOR).items() if k in known}

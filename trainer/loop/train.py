@@ -252,7 +252,7 @@ class Start:
 
 
 def starting_point(config: Any, root: Path, options: TrainOptions) -> Start:
-    from interplay.plugins.onnx_generator.session import cuda_usable
+    from interplay.core.model_dir import cuda_usable
 
     precision = layout.choose_precision(str(config.plugin_table(GENERATOR).get("precision", "auto")),
                                         cuda=cuda_usable())
