@@ -87,7 +87,8 @@ class PipelineSettings(Strict):
     analyzers: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
     generator: str = "echo"
-    routing_analyzer: str = "intent"  # whose label picks the skills (Skill.intents) and marks rephrases
+    # whose label picks the skills (Skill.intents) and marks rephrases; "": the one providing "intent"
+    routing_analyzer: str = ""
 
 
 class ObservabilitySettings(Strict):
@@ -120,7 +121,8 @@ class FeedbackSettings(Strict):
     """Implicit feedback: weak labels computed from the user's next message (core/signals.py)."""
 
     implicit: bool = True
-    sentiment_analyzer: str = "sentiment"  # the analyzer whose label on the next turn is a signal
+    # the analyzer whose label on the next turn is a signal; "": the analyzer that provides "sentiment"
+    sentiment_analyzer: str = ""
     positive_labels: list[str] = Field(default_factory=lambda: ["positive"])
     negative_labels: list[str] = Field(default_factory=lambda: ["negative"])
     sentiment_min_confidence: float = Field(0.7, ge=0.0, le=1.0)

@@ -26,6 +26,7 @@ from typing import Any
 
 from interplay.core import InterplayError, ModelError
 from interplay.core import model_registry as registry
+from interplay.core.plugins import plugin_model_root
 from interplay.plugins.onnx_generator import model_dir as layout
 
 from .examples import TokenizedExample, load_rows, system_prompt_of, tokenize
@@ -251,7 +252,7 @@ class Start:
 
 
 def starting_point(config: Any, root: Path, options: TrainOptions) -> Start:
-    from interplay.plugins.onnx_generator.session import cuda_usable
+    from interplay.core.model_dir import cuda_usable
 
     precision = layout.choose_precision(str(config.plugin_table(GENERATOR).get("precision", "auto")),
                                         cuda=cuda_usable())
@@ -275,7 +276,7 @@ def train_generator(config: Any, dataset: Path, options: TrainOptions, *, root: 
     """Fine-tune on `dataset`, export the served variant into a new version directory; returns it."""
     import torch
 
-    root = root or registry.model_root(config, GENERATOR)
+    root = root or plugin_model_root(config, GENERATOR)
     start = starting_point(config, root, options)
     rows = _select(load_rows(dataset / "feedback.jsonl"), options.min_weight, start.served_version)
     if not any(r["label"] for r in rows):
