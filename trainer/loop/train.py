@@ -43,7 +43,7 @@ class TrainOptions:
     method: str = "lora"
     epochs: int = 1
     max_steps: int | None = None
-    learning_rate: float = 2e-4
+    learning_rate: float = 4e-4
     warmup: float = 0.1  # share of the steps with a linear warm-up; a cosine decay to 0 follows
     batch_size: int = 8
     kto_weight: float = 1.0
@@ -142,7 +142,7 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
     from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    from .objective import batch_loss, class_weights, reference_logps, reply_distributions
+    from .objective import batch_loss, class_weights, reference_logps
 
     dtype = autocast_dtype(options.precision, device)
     cast = (lambda: torch.autocast(device, dtype=dtype)) if dtype else contextlib.nullcontext
@@ -158,7 +158,7 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
     schedule = get_cosine_schedule_with_warmup(optimizer, int(options.warmup * total), total)
     rng = random.Random(options.seed)
     steps, history = 0, []
-    anchor = _anchor(model, reply_distributions) if options.kl_weight > 0 else None
+    anchor = _anchor(model) if options.kl_weight > 0 else None
     model.train()
     with tqdm(total=total, desc="train generator", unit="step") as bar:
         while steps < total:
@@ -185,9 +185,11 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
             "device": device}
 
 
-def _anchor(model: Any, distributions: Any) -> Any:
+def _anchor(model: Any) -> Any:
     """The starting model's reply distributions for the KL term: the LoRA adapter switched off
     (no second copy of the weights), or a frozen copy when every weight trains."""
+    from .objective import reply_distributions as distributions
+
     if hasattr(model, "disable_adapter"):
         def through_base(batch: Any) -> Any:
             with model.disable_adapter():

@@ -114,7 +114,7 @@ def _tiny_training(kl_weight: float, steps: int = 30) -> tuple[float, float]:
     other = collate([example([6, 5], [13, 14, 15, 16]), example([7, 7, 6], [16, 15, 14])], 0)
     with torch.no_grad():
         start = reply_distributions(model, other)[0]
-    anchor = _anchor(model, reply_distributions)
+    anchor = _anchor(model)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
     ref = Reference(torch.zeros(2), torch.zeros(2))
     for _ in range(steps):
@@ -131,7 +131,7 @@ def _tiny_training(kl_weight: float, steps: int = 30) -> tuple[float, float]:
 
 def test_the_kl_anchor_starts_at_zero_through_the_switched_off_adapter() -> None:
     from interplay.trainer.lm.tiny import tiny_llama
-    from interplay.trainer.loop.objective import Reference, batch_loss, reply_distributions
+    from interplay.trainer.loop.objective import Reference, batch_loss
     from interplay.trainer.loop.simulate import _tiny_tokenizer
     from interplay.trainer.loop.train import _anchor, with_lora
 
@@ -140,7 +140,7 @@ def test_the_kl_anchor_starts_at_zero_through_the_switched_off_adapter() -> None
     batch = [example([5, 6, 7], [8, 9, 10, 11], good=True), example([5, 7], [8, 12], good=False)]
     _, parts = batch_loss(model, batch, 0, Reference(torch.zeros(2), torch.zeros(2)), kto_weight=0.0,
                           beta=0.1, weights=Weights(), kl_weight=1.0,
-                          anchor=_anchor(model, reply_distributions))
+                          anchor=_anchor(model))
     assert parts["kl"] == pytest.approx(0.0, abs=1e-6)  # LoRA starts as the identity
 
 
