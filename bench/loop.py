@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conditions import Conditions  # bench/ is not a package: its sibling module, by path
+
 RESULTS = Path(__file__).parent / "results" / "loop_rounds.json"
 ALL = ("short", "question", "apology", "random")
 
@@ -55,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--golden-fraction", type=float, default=0.2,
                         help="[loop] golden_fraction: conversations held out for the gate")
     parser.add_argument("--kl-weight", type=float, help="[loop] kl_weight (default: the config's)")
+    parser.add_argument("--epochs", type=int, help="[loop] epochs (default: the config's)")
+    parser.add_argument("--min-steps", type=int, help="[loop] min_steps (default: the config's)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -81,7 +85,9 @@ def settings(root: Path, data: Path, args: argparse.Namespace) -> dict[str, Any]
     # gate's preference test
     loop_cfg = {"watch_interval": 0.5, "threads": args.threads, "min_new_feedback": 1,
                 "golden_fraction": args.golden_fraction, **({"learning_rate": args.lr} if args.lr else {}),
-                **({"kl_weight": args.kl_weight} if args.kl_weight is not None else {})}
+                **({"kl_weight": args.kl_weight} if args.kl_weight is not None else {}),
+                **({"epochs": args.epochs} if args.epochs else {}),
+                **({"min_steps": args.min_steps} if args.min_steps is not None else {})}
     config = {"interplay": {"data_dir": str(data)}, "loop": loop_cfg, "bus": {"generation_timeout": 1800}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
@@ -138,6 +144,7 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
         print(f"rule: {rule.describe()}", flush=True)
         before = await replies_for(bot, held, "held-start-")
         for number in range(1, args.rounds + 1):
+            conditions = Conditions()
             entry: dict[str, Any] = {"round": number, "load_average_start": os.getloadavg(),
                                      "served": bot.bot.generator.model_version}
             clock = time.perf_counter()
@@ -168,6 +175,7 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
                 "degeneration": report.degeneration if report else None,
                 "gate": report.reasons if report else [result.skipped],
                 "examples_after": after[:3], "load_average_end": os.getloadavg(),
+                "conditions": conditions.finish(),
             }
             rounds.append(entry)
             print(round_table(entry), flush=True)
@@ -177,14 +185,17 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
             "final_version": final_version, "served_changed": final_version != start_version,
             "settings": {"feedback_per_round": args.feedback, "held_out": args.held_out,
                          "max_new_tokens": args.tokens, "threads": args.threads, "learning_rate": args.lr,
-                         "kl_weight": args.kl_weight, "golden_fraction": args.golden_fraction}}
+                         "kl_weight": args.kl_weight, "epochs": args.epochs, "min_steps": args.min_steps,
+                         "golden_fraction": args.golden_fraction}}
 
 
 def round_table(entry: dict[str, Any]) -> str:
     lines = [f"round {entry['round']}: rule score {entry['rule_score_before']:.2f} -> "
              f"{entry['rule_score_after']:.2f} (candidate {entry['candidate_rule_score']:.2f}), "
              f"promoted {entry['promoted']}, feedback {entry['feedback']}, "
-             f"load {entry['load_average_start'][0]:.2f} -> {entry['load_average_end'][0]:.2f}"]
+             f"load {entry['load_average_start'][0]:.2f} -> {entry['load_average_end'][0]:.2f}, "
+             f"other processes {entry['conditions']['other_processes_cores']} cores"
+             + (" (UNDER LOAD)" if entry["conditions"]["under_load"] else "")]
     lines += [f"  {name:40} {secs:8.1f} s" for name, secs in entry["seconds"].items()]
     if entry["golden_perplexity"]:
         g = entry["golden_perplexity"]
@@ -232,18 +243,17 @@ def main(argv: list[str] | None = None) -> None:
     names = ALL if args.all else (args.rule,)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for name in names:
-        load_before = os.getloadavg()
         wall, cpu = time.perf_counter(), time.process_time()
         with tempfile.TemporaryDirectory(prefix="interplay-bench-loop-") as tmp:
+            started = Conditions()
             run = asyncio.run(run_rule(name, args, Path(tmp)))
+            run["_conditions"] = started
+        # other processes' CPU during the run (bench/conditions.py): the load average after the run
+        # counts the bench's own threads, so it alone cannot tell idle from loaded
+        conditions = run.pop("_conditions").finish()
+        share = (time.process_time() - cpu) / ((time.perf_counter() - wall) * (os.cpu_count() or 1))
         run["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None,
-                          "load_average_before": load_before, "load_average_after": os.getloadavg(),
-                          "under_load": max(load_before[0], os.getloadavg()[0]) > (os.cpu_count() or 2) / 2,
-                          "quick": args.quick,
-                          # the share of the machine's cores this bench got: near 1.0 means the other
-                          # load (e.g. nice-19 tests) took little from it, whatever the load average says
-                          "cpu_share": (time.process_time() - cpu)
-                          / ((time.perf_counter() - wall) * (os.cpu_count() or 1))}
+                          **conditions, "quick": args.quick, "cpu_share": share}
         results[name if not args.quick else f"{name} (quick)"] = run
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -41,7 +41,8 @@ def bot_args(root: Path, data: Path, **loop: Any) -> dict[str, Any]:
               # test_gate.py checks that a really worse model is still rejected
               "loop": {"max_perplexity_increase": 0.1, "watch_interval": 0.1, "variants": ["fp32"],
                        "method": "lora", "epochs": 3, "learning_rate": 1e-3, "lora_rank": 8, "threads": 1,
-                       **loop}}
+                       # both of the tiny model's 2 layers: the default top half is one layer here
+                       "lora_layers": 1.0, **loop}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
 

@@ -103,9 +103,9 @@ def _tiny_training(kl_weight: float, steps: int = 30) -> tuple[float, float]:
     """Train a tiny model on a few 'good' replies; return (KL from the start on other replies,
     NLL of the trained replies). The KL is measured where nothing rewarded a change."""
     from interplay.trainer.lm.tiny import tiny_llama
-    from interplay.trainer.loop.objective import Reference, batch_loss, reply_distributions, token_kl
+    from interplay.trainer.loop.objective import batch_loss, reference_logps, reply_distributions, token_kl
     from interplay.trainer.loop.simulate import _tiny_tokenizer
-    from interplay.trainer.loop.train import _anchor, with_lora
+    from interplay.trainer.loop.train import with_lora
 
     tokenizer = _tiny_tokenizer(["hello there", "how are you"])
     torch.manual_seed(0)
@@ -114,12 +114,12 @@ def _tiny_training(kl_weight: float, steps: int = 30) -> tuple[float, float]:
     other = collate([example([6, 5], [13, 14, 15, 16]), example([7, 7, 6], [16, 15, 14])], 0)
     with torch.no_grad():
         start = reply_distributions(model, other)[0]
-    anchor = _anchor(model)
+    ref = reference_logps(model, [good], 0)[0]
+    model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
-    ref = Reference(torch.zeros(2), torch.zeros(2))
     for _ in range(steps):
         loss, _ = batch_loss(model, good, 0, ref, kto_weight=0.0, beta=0.1, weights=Weights(),
-                                 kl_weight=kl_weight, anchor=anchor)
+                             kl_weight=kl_weight)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -129,19 +129,38 @@ def _tiny_training(kl_weight: float, steps: int = 30) -> tuple[float, float]:
     return drift, float(-(total / count).mean())
 
 
-def test_the_kl_anchor_starts_at_zero_through_the_switched_off_adapter() -> None:
+def test_the_kl_anchor_starts_at_zero_from_the_reference_pass() -> None:
     from interplay.trainer.lm.tiny import tiny_llama
-    from interplay.trainer.loop.objective import Reference, batch_loss
+    from interplay.trainer.loop.objective import batch_loss, reference_logps
     from interplay.trainer.loop.simulate import _tiny_tokenizer
-    from interplay.trainer.loop.train import _anchor, with_lora
+    from interplay.trainer.loop.train import with_lora
 
     tokenizer = _tiny_tokenizer(["hello there", "how are you"])
     model = with_lora(tiny_llama(tokenizer, seed=1), 8)
     batch = [example([5, 6, 7], [8, 9, 10, 11], good=True), example([5, 7], [8, 12], good=False)]
-    _, parts = batch_loss(model, batch, 0, Reference(torch.zeros(2), torch.zeros(2)), kto_weight=0.0,
-                          beta=0.1, weights=Weights(), kl_weight=1.0,
-                          anchor=_anchor(model))
-    assert parts["kl"] == pytest.approx(0.0, abs=1e-6)  # LoRA starts as the identity
+    reference = reference_logps(model, [batch], 0)[0]
+    assert reference.start is not None
+    _, parts = batch_loss(model, batch, 0, reference, kto_weight=0.0, beta=0.1, weights=Weights(),
+                          kl_weight=1.0)
+    assert parts["kl"] == pytest.approx(0.0, abs=1e-5)  # LoRA starts as the identity
+    assert reference_logps(model, [batch], 0, anchor=False)[0].start is None
+
+
+def test_the_sparse_anchor_is_the_full_kl_when_k_covers_the_vocabulary_and_a_close_lower_bound_else() -> None:
+    from interplay.trainer.loop.objective import sparse_kl, token_kl, top_k
+
+    torch.manual_seed(0)
+    start = torch.log_softmax(3 * torch.randn(6, 500), -1)  # peaked, like a language model's
+    policy = torch.log_softmax(torch.log_softmax(3 * torch.randn(6, 500), -1) * 0.3 + start, -1)
+    full = token_kl(policy, start, 3).item()
+    assert sparse_kl(policy, top_k(start, 500), 3).item() == pytest.approx(full, rel=1e-4)
+    sparse = sparse_kl(policy, top_k(start, 64), 3).item()
+    assert 0.8 * full < sparse <= full + 1e-6
+    assert sparse_kl(start, top_k(start, 64), 3).item() == pytest.approx(0.0, abs=1e-5)
+    # the gradient reaches the policy through the kept tokens and the bucket of the rest
+    policy = policy.clone().requires_grad_(True)
+    sparse_kl(policy, top_k(start, 64), 3).backward()
+    assert policy.grad is not None and policy.grad.abs().sum() > 0
 
 
 def test_the_kl_anchor_holds_back_drift_while_the_liked_replies_are_still_learned() -> None:
@@ -152,3 +171,32 @@ def test_the_kl_anchor_holds_back_drift_while_the_liked_replies_are_still_learne
     assert held_drift < 0.5 * free_drift
     assert held_nll < 0.7 * untrained_nll  # the liked replies were still learned
     assert free_nll <= held_nll
+
+
+def test_min_steps_adds_whole_epochs_for_small_rounds_and_max_steps_still_caps() -> None:
+    from interplay.trainer.loop.train import MAX_EPOCHS, TrainOptions, planned_steps
+
+    assert planned_steps(25, TrainOptions()) == 25  # off by default: one epoch
+    assert planned_steps(25, TrainOptions(min_steps=48)) == 50  # 200 ratings: two whole passes
+    assert planned_steps(63, TrainOptions(min_steps=48)) == 63  # 500 ratings: one pass is enough
+    assert planned_steps(2, TrainOptions(min_steps=48)) == 2 * MAX_EPOCHS  # never more than 4 passes
+    assert planned_steps(25, TrainOptions(min_steps=48, max_steps=30)) == 30
+    assert planned_steps(25, TrainOptions(epochs=3, min_steps=48)) == 75  # epochs is a floor
+
+
+def test_lora_adapters_go_on_the_top_share_of_the_layers() -> None:
+    from interplay.trainer.lm.tiny import tiny_llama
+    from interplay.trainer.loop.simulate import _tiny_tokenizer
+    from interplay.trainer.loop.train import with_lora
+
+    tokenizer = _tiny_tokenizer(["hello there"])
+    base = tiny_llama(tokenizer, seed=1)
+    count = base.config.num_hidden_layers
+
+    def adapted(layers: float) -> set[int]:
+        model = with_lora(tiny_llama(tokenizer, seed=1), 4, layers)
+        return {int(n.split(".layers.")[1].split(".")[0]) for n, _ in model.named_parameters() if "lora_A" in n}
+
+    assert adapted(1.0) == set(range(count))
+    assert adapted(0.5) == set(range(count - max(1, round(count / 2)), count))
+    assert max(adapted(0.01)) == count - 1 and len(adapted(0.01)) == 1
