@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ class GateReport:
     reasons: list[str] = field(default_factory=list)
     golden: str = ""
     degeneration: dict[str, Any] = field(default_factory=dict)  # candidate, start, samples
+    seconds: dict[str, float] = field(default_factory=dict)  # per part of the gate
 
     def write(self, directory: Path) -> Path:
         """gate.json and a short gate.md, next to the model."""
@@ -95,14 +97,14 @@ def score_model(path: Path, examples: list[TokenizedExample], name: str) -> tupl
     """Perplexity on good replies and the good-minus-bad log-probability margin, via ONNX Runtime;
     also each reply's summed log-probability (for the preference test)."""
     from interplay.plugins.onnx_generator import DecoderSession
-    from interplay.trainer.lm.perplexity import ReplyExample, reply_nll
+    from interplay.trainer.lm.perplexity import ReplyExample, reply_nlls
 
     session = DecoderSession(path / layout.read_manifest(path).get("model_file", "model.onnx"))
     nll = {True: 0.0, False: 0.0}
     tokens = {True: 0, False: 0}
     each, per_token = [], []
-    for example in examples:
-        total, count = reply_nll(session, ReplyExample(example.prompt, example.reply))
+    scored = reply_nlls(session, [ReplyExample(e.prompt, e.reply) for e in examples])
+    for example, (total, count) in zip(examples, scored, strict=True):
         nll[example.good] += total
         tokens[example.good] += count
         each.append(-total)
@@ -111,6 +113,33 @@ def score_model(path: Path, examples: list[TokenizedExample], name: str) -> tupl
     bad = [v for v, e in zip(per_token, examples, strict=True) if not e.good]
     margin = sum(good) / max(len(good), 1) - (sum(bad) / len(bad) if bad else 0.0)
     return ModelScore(name, math.exp(nll[True] / max(tokens[True], 1)), margin, len(good), len(bad)), each
+
+
+def cached_score(path: Path, examples: list[TokenizedExample], name: str, cache: Path
+                 ) -> tuple[ModelScore, list[float]]:
+    """`score_model`, remembered in `cache` under the model's files and the exact token ids scored.
+
+    The model served now was scored as a candidate by the round that promoted it, and a rejected
+    round's incumbent is the next round's too: each is scored once (on SmolLM2, ~150 golden
+    replies are tens of seconds per model). Only numbers are kept, no text.
+    """
+    manifest = layout.read_manifest(path)
+    key = hashlib.sha256(json.dumps([manifest.get("version"), manifest.get("files"),
+                                     [(e.prompt, e.reply, e.good, e.weight) for e in examples]]
+                                    ).encode()).hexdigest()[:24]
+    file = cache / f"{key}.json"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return ModelScore(**data["score"]), [float(v) for v in data["each"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    score, each = score_model(path, examples, name)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps({"score": asdict(score), "each": each}) + "\n", encoding="utf-8")
+    except OSError:  # a read-only data dir: score again next time
+        pass
+    return score, each
 
 
 def preference_test(candidate: list[float], incumbent: list[float], good: list[bool], *,
@@ -194,8 +223,14 @@ def gate_generator(candidate: Path, incumbent: Path, golden: Path, *, system_pro
 
     cand_dir, inc_dir = variant_for(candidate, precision), variant_for(incumbent, precision)
     examples = golden_examples(golden, load_tokenizer(cand_dir), system_prompt)
-    new, new_each = score_model(cand_dir, examples, layout.read_manifest(cand_dir).get("version", "cand"))
-    old, old_each = score_model(inc_dir, examples, layout.read_manifest(inc_dir).get("version", "served"))
+    clock, seconds = time.perf_counter(), {}
+    scores = golden / "scores"
+    new, new_each = cached_score(cand_dir, examples, layout.read_manifest(cand_dir).get("version", "cand"),
+                                 scores)
+    seconds["score candidate"] = time.perf_counter() - clock
+    old, old_each = cached_score(inc_dir, examples, layout.read_manifest(inc_dir).get("version", "served"),
+                                 scores)
+    seconds["score incumbent"] = time.perf_counter() - clock - seconds["score candidate"]
     limits = {"max_perplexity_increase": max_perplexity_increase, "max_score_drop": max_score_drop,
               "min_preference_confidence": min_preference_confidence}
     reasons = []
@@ -220,8 +255,12 @@ def gate_generator(candidate: Path, incumbent: Path, golden: Path, *, system_pro
         ids = [list(p) for p in prompts]
         words = [row["context"][-1]["content"] for row in load_rows(golden / "golden.jsonl")]
         start_dir = variant_for(degeneration.start or incumbent, precision)
+        clock = time.perf_counter()
         cand_fig, samples = degeneration_figures(cand_dir, ids, degeneration, words)
+        seconds["sample candidate"] = time.perf_counter() - clock
         start_fig = start_figures(start_dir, ids, degeneration, words)
+        seconds["sample start (cached after the first time)"] = time.perf_counter() - clock - seconds[
+            "sample candidate"]
         failures = degeneration.tolerances.failures(cand_fig, start_fig)
         reasons += failures or [f"degeneration on {len(ids)} held-out prompts: within tolerance"]
         passed = passed and not failures
@@ -229,6 +268,6 @@ def gate_generator(candidate: Path, incumbent: Path, golden: Path, *, system_pro
         figures_report = {"candidate": cand_fig.as_dict(), "start": start_fig.as_dict(),
                           "samples": samples[:3]}
     report = GateReport("generator", asdict(new), asdict(old), limits, passed, reasons, str(golden),
-                        figures_report)
+                        figures_report, {k: round(v, 2) for k, v in seconds.items()})
     report.write(candidate)
     return report

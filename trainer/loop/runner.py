@@ -122,6 +122,7 @@ async def run_iteration(config: Any, store: ConversationStore, options: TrainOpt
     clock = time.perf_counter()
     result.report = await asyncio.to_thread(gate, config, result.version, root, golden)
     result.seconds["gate"] = time.perf_counter() - clock
+    result.seconds |= {f"gate: {k}": v for k, v in getattr(result.report, "seconds", {}).items()}
     if result.report.passed:
         clock = time.perf_counter()
         promote(root, result.version, result.dataset, config.loop.keep_versions)

@@ -95,3 +95,38 @@ def test_kto_pushes_good_replies_up_and_bad_ones_down() -> None:
     assert (policy.grad[:2] < 0).all() and (policy.grad[2:] > 0).all()  # descent raises good, lowers bad
     sft = sft_loss(torch.tensor([-1.0, -3.0, -0.1, -0.1]), good, torch.tensor([1.0, 1.0, 1.0, 1.0]))
     assert sft.item() == pytest.approx(2.0)  # only the good replies count
+
+
+def test_batched_reply_scoring_gives_the_same_figures_as_one_at_a_time(tiny_root: Path) -> None:
+    import random
+
+    from interplay.plugins.onnx_generator import DecoderSession
+    from interplay.trainer.lm.perplexity import ReplyExample, reply_nll, reply_nlls
+
+    session = DecoderSession(tiny_root / "fp32" / "model.onnx")
+    rng = random.Random(0)
+    examples = [ReplyExample([rng.randrange(4, 40) for _ in range(rng.randrange(2, 12))],
+                             [rng.randrange(4, 40) for _ in range(rng.randrange(1, 9))]) for _ in range(11)]
+    one_by_one = [reply_nll(session, e) for e in examples]
+    batched = reply_nlls(session, examples, batch=4)  # ragged lengths, a last batch of 3
+    assert [n for _, n in batched] == [n for _, n in one_by_one]
+    assert [t for t, _ in batched] == pytest.approx([t for t, _ in one_by_one], rel=1e-4, abs=1e-4)
+
+
+def test_a_models_golden_scores_are_cached_under_its_files_and_the_exact_examples(
+    tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interplay.trainer.loop import gate as gate_module
+    from interplay.trainer.loop.examples import TokenizedExample
+
+    examples = [TokenizedExample([5, 6, 7], [8, 9], True, 1.0), TokenizedExample([5, 7], [9, 8], False, 1.0)]
+    first = gate_module.cached_score(tiny_root / "fp32", examples, "m", tmp_path)
+    calls = []
+    real = gate_module.score_model
+    monkeypatch.setattr(gate_module, "score_model", lambda *a: calls.append(a) or real(*a))
+    assert gate_module.cached_score(tiny_root / "fp32", examples, "m", tmp_path) == first
+    assert calls == []  # the same model and examples: from the cache
+    changed = [examples[0], TokenizedExample([5, 7], [9, 10], False, 1.0)]
+    second = gate_module.cached_score(tiny_root / "fp32", changed, "m", tmp_path)
+    assert len(calls) == 1 and second[1][0] == pytest.approx(first[1][0]) and second[1][1] != first[1][1]
+    assert "hello" not in "".join(p.read_text() for p in tmp_path.glob("*.json"))  # numbers only
