@@ -60,6 +60,14 @@ def _models_dir() -> Path | None:
     "`models prepare` builds for intent); the encoder is exported once, int8.",
 )
 @click.option("--head-c", default=0.1, show_default=True, help="--frozen: inverse L2 strength of the head.")
+@click.option(
+    "--frozen-head",
+    type=click.Choice(["linear", "tokens"]),
+    default="linear",
+    show_default=True,
+    help="--frozen: a linear head on mean-pooled embeddings, or a small MLP over the token states of "
+    "the last two layers (what `models prepare` builds for sentiment; better where single words decide).",
+)
 @click.option("--gan", is_flag=True, help="GAN-BERT: learn from labeled and unlabeled data together.")
 @click.option("--max-unlabeled", type=int, help="GAN: use at most this many unlabeled texts.")
 @click.option("--shots-per-class", type=int, help="Keep N labeled examples per class; the rest unlabeled.")
@@ -129,7 +137,9 @@ def classifier_command(**opts: Any) -> None:
     if opts["frozen"]:
         from .embedding_run import HeadConfig, train_embedding_classifier
 
-        head = HeadConfig(c=opts["head_c"], max_length=opts["max_length"], seed=opts["seed"])
+        head = HeadConfig(
+            c=opts["head_c"], max_length=opts["max_length"], seed=opts["seed"], head=opts["frozen_head"]
+        )
         click.echo(summary_line(train_embedding_classifier(spec, head), spec.out))
         return
     keys = (

@@ -37,6 +37,7 @@ class DefaultModel:
     min_in_scope: float | None = None  # embedding head: validation in-scope floor of the oos threshold
     oos_score: str = "probability"  # embedding head: what that threshold applies to
     head_c: float = 1.0  # embedding head: inverse L2 strength of the logistic regression
+    head: str = "linear"  # embedding head: "linear" (mean pooling + logistic regression) or "tokens"
 
 
 DEFAULTS = {
@@ -120,7 +121,12 @@ def default_head_spec(
         min_in_scope=d.min_in_scope,
         oos_score=d.oos_score,  # type: ignore[arg-type]
     )
-    return spec, HeadConfig(c=d.head_c, max_length=d.max_length, encoder_cache=encoder_cache)
+    return spec, HeadConfig(
+        c=d.head_c,
+        max_length=d.max_length,
+        encoder_cache=encoder_cache,
+        head="tokens" if d.head == "tokens" else "linear",
+    )
 
 
 def build_default_head(
@@ -130,9 +136,10 @@ def build_default_head(
     from .embedding_run import train_embedding_classifier
 
     spec, cfg = default_head_spec(kind, target, run_dir, encoder_cache)
+    head = "a token head" if cfg.head == "tokens" else "a linear head"
     click.echo(
         f"{kind}: embedding all of the embedded {DEFAULTS[kind].data} with the frozen encoder and fitting "
-        f"a linear head (about a minute); `interplay models prepare --force --finetune` fine-tunes instead"
+        f"{head} (about a minute); `interplay models prepare --force --finetune` fine-tunes instead"
     )
     metrics = train_embedding_classifier(spec, cfg)
     click.echo(

@@ -107,3 +107,20 @@ def save(model: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def prune(model: Any) -> Any:
+    """`model` without the nodes and initializers its outputs do not need (e.g. a replaced pooling)."""
+    graph = model.graph
+    needed = {o.name for o in graph.output}
+    kept = []
+    for node in reversed(graph.node):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(i for i in node.input if i)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    unused = [i for i in graph.initializer if i.name not in needed]
+    for initializer in unused:
+        graph.initializer.remove(initializer)
+    return model

@@ -98,8 +98,12 @@ def _worst_classes(per_class: dict[str, dict[str, Any]], n: int = 10) -> list[st
 
 def _method(metrics: dict[str, Any]) -> str:
     if metrics.get("method") == "embedding-head":
-        return "frozen encoder + linear head"
+        return f"frozen encoder + {_head_name(metrics)}"
     return "GAN-BERT" if metrics["config"]["gan"] else "fine-tuned"
+
+
+def _head_name(metrics: dict[str, Any]) -> str:
+    return "token head" if (metrics.get("recipe") or {}).get("head") == "tokens" else "linear head"
 
 
 def _recipe_lines(recipe: dict[str, Any] | None) -> list[str]:
@@ -119,10 +123,15 @@ def write_report(run_dir: Path, metrics: dict[str, Any]) -> Path:
     test = metrics["test"]
     lines = [f"# {metrics['kind']} classifier ({_method(metrics)})", ""]
     if metrics.get("method") == "embedding-head":
+        head = (
+            "an MLP over the token states of its last layers, max- and mean-pooled"
+            if _head_name(metrics) == "token head"
+            else "mean pooling + logistic regression"
+        )
         lines.append(
-            f"Base encoder: `{metrics['base_model']}` (frozen, {metrics['config']['precision']}, mean "
-            f"pooling) + logistic regression on {metrics['data']['labeled']} training examples; "
-            f"{metrics['seconds']:.0f} s ({metrics['timing']['embedding']:.0f} s embedding)."
+            f"Base encoder: `{metrics['base_model']}` (frozen, {metrics['config']['precision']}) + {head}, "
+            f"trained on {metrics['data']['labeled']} examples; {metrics['seconds']:.0f} s "
+            "(embedding and head)."
         )
     else:
         lines.append(

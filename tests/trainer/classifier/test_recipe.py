@@ -21,14 +21,14 @@ def test_max_length_covers_99_percent_in_multiples_of_8(lengths: list[int], expe
     assert max_length_for(lengths) == expected
 
 
-@pytest.mark.parametrize(("rows", "epochs"), [(100, 10), (10_000, 6), (15_100, 4), (67_349, 3)])
+@pytest.mark.parametrize(("rows", "epochs"), [(100, 10), (5_000, 8), (10_000, 4), (15_100, 3), (67_349, 3)])
 def test_epochs_scale_with_the_data(rows: int, epochs: int) -> None:
     assert epochs_for(rows) == epochs
 
 
 def test_the_recipe_says_why() -> None:
     recipe = choose_recipe([12] * 1000, 10_000)
-    assert (recipe.lr, recipe.head_lr, recipe.max_length, recipe.epochs) == (1e-4, 2e-3, 16, 6)
+    assert (recipe.lr, recipe.head_lr, recipe.max_length, recipe.epochs) == (1e-4, 2e-3, 16, 4)
     assert "10000 rows" in recipe.reasons["epochs"] and "99%" in recipe.reasons["max_length"]
 
 
