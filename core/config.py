@@ -97,8 +97,11 @@ class ObservabilitySettings(Strict):
 
 
 class LimitsSettings(Strict):
-    messages_per_minute: float = Field(0.0, ge=0)  # per user and channel; 0 = no rate limit
+    # per person (channel, user): a token bucket of `burst` refilled at this rate; 0 = no rate limit
+    messages_per_minute: float = Field(20.0, ge=0)
     burst: int = Field(10, ge=1)
+    # channels whose people are trusted and never rate-limited: the console is the local user's stdin
+    unlimited_channels: list[str] = Field(default_factory=lambda: ["console"])
     max_message_chars: int = Field(16_000, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)  # HTTP bodies the core's servers accept
     rate_limited_reply: str = "You're sending messages faster than I can keep up - please slow down."

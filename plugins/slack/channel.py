@@ -180,7 +180,7 @@ class SlackChannel(Channel[SlackSettings]):
         message = Message(
             channel=self.name,
             conversation_id=incoming.conversation_id,
-            user_id=incoming.user,
+            user_id=incoming.person,
             text=incoming.text,
             external_id=incoming.event_id,
             meta={

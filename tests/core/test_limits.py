@@ -61,8 +61,19 @@ async def test_a_fast_sender_gets_one_polite_reply_and_others_are_unaffected():
     assert sum(source.startswith("generator") for _, source, _ in sent) == 3
 
 
-async def test_rate_limits_are_off_by_default():
-    config = {"bus": {"sender_backlog": 0}}  # the cap on one person's queue is on by default (test_bus.py)
+async def test_rate_limits_are_on_by_default_per_person_and_the_console_is_exempt():
+    # a [limits] table, even empty, makes run_bot keep the defaults; the cap on one person's queue
+    # is on by default too (test_bus.py)
+    config: dict = {"bus": {"sender_backlog": 0}, "limits": {}}
+    defaults = LimitsSettings()
+    assert defaults.messages_per_minute > 0 and "console" in defaults.unlimited_channels
+    async with run_bot(fakes, installed=False, generator="recording", config=config) as bot:
+        outcomes = [await _submit(bot, f"m{i}") for i in range(50)]
+        others = [await _submit(bot, "hello", user=f"other{i}") for i in range(5)]
+        await _settle(bot)
+    assert outcomes == [Submitted.ACCEPTED] * defaults.burst + [Submitted.LIMITED] * (50 - defaults.burst)
+    assert others == [Submitted.ACCEPTED] * 5  # one flooding person costs the others nothing
+    config |= {"limits": {"unlimited_channels": ["fake"]}}
     async with run_bot(fakes, installed=False, generator="recording", config=config) as bot:
         outcomes = [await _submit(bot, f"m{i}") for i in range(50)]
         await _settle(bot)

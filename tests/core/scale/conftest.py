@@ -81,6 +81,7 @@ def scale_config(url: str, tmp_path: Path, **redis: Any) -> dict[str, Any]:
         "store": {"backend": "redis"},
         "redis": {"url": f"$env:{URL_ENV}", "partitions": 8, "lease_ttl": 1.5, **redis},
         "plugins": {"echo": {}},
+        "limits": {"messages_per_minute": 0},  # tests send fast (the default limit: test_limits.py)
     }
 
 
