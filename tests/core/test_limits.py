@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
 
-from interplay.core import Submitted
-from interplay.core.config import LimitsSettings
+import pytest
+from interplay.core import ConfigError, Submitted
+from interplay.core.config import LimitsSettings, load_config
 from interplay.core.limits import MAX_TRACKED_SENDERS, TokenBucket
 from interplay.testing import run_bot
 
@@ -114,3 +117,34 @@ async def test_admins_are_named_per_channel():
         chief = await bot.say("/status", user="chief")
     assert other_channels_boss.text == "That command is for the bot's administrators."
     assert chief.text.startswith("pending")
+
+
+def test_a_bare_admin_id_with_several_channels_is_a_config_error_that_says_what_to_write(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[interplay]\nadmins = ["telegram:42", "boss"]\n[pipeline]\nchannels = ["console", "telegram"]\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: [interplay] admins: 'boss' names no configured channel")
+    assert "write each admin as \"channel:user\", for example 'telegram:boss'" in message
+    assert "42" not in message  # "telegram:42" names its channel
+    path.write_text(
+        '[interplay]\nadmins = ["telegram:42", "console:boss"]\n'
+        '[pipeline]\nchannels = ["console", "telegram"]\n'
+    )
+    assert load_config(path).admin_people() == {"telegram:42", "console:boss"}
+
+
+async def test_a_bare_admin_id_is_of_the_one_channel_with_a_warning(caplog: pytest.LogCaptureFixture):
+    config = {"interplay": {"admins": ["boss"]}}
+    with caplog.at_level(logging.WARNING, logger="interplay"):
+        async with run_bot(installed=False, config=config) as bot:
+            assert bot.bot.pipeline.commands.admins == {"fake:boss"}
+            assert (await bot.say("/status", user="boss")).text.startswith("pending")
+    warned = [r.getMessage() for r in caplog.records if "admins" in r.getMessage()]
+    assert warned == [
+        "[interplay] admins: 'boss' is a bare user id, read as 'fake:boss'; write it as \"channel:user\" "
+        "(a second channel would make it a config error)"
+    ]
