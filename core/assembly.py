@@ -16,12 +16,13 @@ wired afterwards by setting attributes. `Bot` (core/app.py) then only runs what 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Literal, cast
 
 from .app import Bot, Planned, open_store
 from .bus import Bus, BusBackend
 from .chat_commands import ChatCommands
-from .config import InterplayConfig
+from .config import InterplayConfig, bare_admins
 from .contracts import Analyzer, Generator, Plugin, PluginContext, Skill
 from .hotswap import GeneratorSlot, ModelSwapper, WatchedModel
 from .limits import AdmissionGate
@@ -41,6 +42,18 @@ if TYPE_CHECKING:
     from .scale.worker import Worker
 
 Role = Literal["all", "ingress", "worker"]
+log = logging.getLogger("interplay")
+
+
+def _admins(config: InterplayConfig) -> frozenset[str]:
+    """`[interplay] admins` as "channel:user"; a bare id (one channel only) is taken with a warning."""
+    channels = config.pipeline.channels
+    for bare in bare_admins(config.interplay.admins, channels):
+        log.warning(
+            "[interplay] admins: %r is a bare user id, read as %r; write it as \"channel:user\" "
+            "(a second channel would make it a config error)", bare, f"{channels[0]}:{bare}",
+        )
+    return config.admin_people()
 
 
 def build_bot(
@@ -56,6 +69,7 @@ def build_bot(
     Plugins are constructed here but started by `Bot.start()`; a plugin that cannot even be
     built (bad settings) is reported there with the ones that fail to start.
     """
+    admins = _admins(config)  # before role_config: a worker has no channels, but answers their commands
     configured = config = role_config(config, role)
     registry = registry or load_registry(config)
     watched = [WatchedModel(*found) for found in registry.model_plugins(config)]
@@ -79,7 +93,7 @@ def build_bot(
     swapper = _swapper(configured, stages, state, registry, context, watched)
     commands = ChatCommands(
         store,
-        frozenset(config.interplay.admins),
+        admins,
         registry.chat_commands(
             config=config, store=store, state=state, bus=bus, stages=stages, models=swapper
         ),

@@ -50,8 +50,8 @@ class ChatCommands:
         self.commands[name] = ChatCommand(name, help, handler, admin_only)
 
     def is_admin(self, message: Message) -> bool:
-        """`[interplay] admins` names people as "channel:user id" (a bare id: that id on any channel)."""
-        return f"{message.channel}:{message.user_id}" in self.admins or message.user_id in self.admins
+        """`admins` names people as "channel:user id" (`InterplayConfig.admin_people`): only that pair."""
+        return f"{message.channel}:{message.user_id}" in self.admins
 
     def parse(self, message: Message) -> ChatCommand | None:
         text = message.text.strip()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.functional_validators import AfterValidator
 
 from .errors import ConfigError
@@ -98,8 +98,11 @@ class ObservabilitySettings(Strict):
 
 
 class LimitsSettings(Strict):
-    messages_per_minute: float = Field(0.0, ge=0)  # per user and channel; 0 = no rate limit
+    # per person (channel, user): a token bucket of `burst` refilled at this rate; 0 = no rate limit
+    messages_per_minute: float = Field(20.0, ge=0)
     burst: int = Field(10, ge=1)
+    # channels whose people are trusted and never rate-limited: the console is the local user's stdin
+    unlimited_channels: list[str] = Field(default_factory=lambda: ["console"])
     max_message_chars: int = Field(16_000, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)  # HTTP bodies the core's servers accept
     rate_limited_reply: str = "You're sending messages faster than I can keep up - please slow down."
@@ -205,6 +208,50 @@ class InterplayConfig(Strict):
     def plugin_table(self, name: str) -> dict[str, Any]:
         return self.plugins.get(name, {})
 
+    @model_validator(mode="after")
+    def _admins_name_their_channel(self) -> InterplayConfig:
+        problem = admins_problem(self.interplay.admins, self.pipeline.channels)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def admin_people(self) -> frozenset[str]:
+        """`[interplay] admins` as "channel:user" names (a bare id: of the one configured channel)."""
+        return admin_people(self.interplay.admins, self.pipeline.channels)
+
+
+def bare_admins(admins: list[str], channels: list[str]) -> list[str]:
+    """The entries of `[interplay] admins` that do not start with a configured channel's name and ":"."""
+    return [a for a in admins if a.split(":", 1)[0] not in channels or ":" not in a]
+
+
+def admins_problem(admins: list[str], channels: list[str]) -> str:
+    """Why `admins` cannot be read with these channels ("" if it can).
+
+    A bare user id would make whoever has that id on *any* channel an admin (ids are per channel:
+    a Telegram number can be someone else's Slack or console name), so it is accepted only when one
+    channel is configured, where it can mean nothing else.
+    """
+    bare = bare_admins(admins, channels)
+    if not bare or len(channels) == 1:
+        return ""
+    channel = next((c for c in channels if c != "console"), channels[0] if channels else "telegram")
+    example = f"{channel}:{bare[0]}"
+    return (
+        f"[interplay] admins: {', '.join(repr(b) for b in bare)} names no configured channel "
+        f"({', '.join(channels) or 'none'}): write each admin as \"channel:user\", "
+        f"for example {example!r}; a bare id would make that id an admin on every channel"
+    )
+
+
+def admin_people(admins: list[str], channels: list[str]) -> frozenset[str]:
+    """Admins as "channel:user"; a bare id belongs to the only configured channel (see admins_problem)."""
+    problem = admins_problem(admins, channels)
+    if problem:
+        raise ConfigError(problem)
+    bare = set(bare_admins(admins, channels))
+    return frozenset(f"{channels[0]}:{a}" if a in bare else a for a in admins)
+
 
 def describe_validation_error(
     exc: ValidationError, source: str, prefix: str = "", env_sources: dict[str, str] | None = None
@@ -214,7 +261,10 @@ def describe_validation_error(
     for err in exc.errors():
         key = prefix + ".".join(str(p) for p in err["loc"])
         where = _origin(key, env_sources or {}) or source
-        if err["type"] == "extra_forbidden":
+        if not err["loc"]:  # a check across tables (model_validator): its message names the keys
+            error = (err.get("ctx") or {}).get("error")
+            lines.append(f"{where}: {error if error is not None else err['msg']}")
+        elif err["type"] == "extra_forbidden":
             hint = _suggest(err["loc"], exc)
             lines.append(f"{where}: unknown key '{key}'{hint}")
         else:

@@ -20,7 +20,7 @@ from .config import InterplayConfig
 from .contracts import Analyzer, Generator, Plugin
 from .errors import InterplayError
 from .messages import Conversation, Message
-from .model_dir import registry
+from .model_dir import registry, verify_version
 from .state import BotState, Stages
 from .tasks import BackgroundTasks
 
@@ -177,6 +177,9 @@ class ModelSwapper:
         root = self.root(name)
         try:  # a path outside root/versions (absolute, "../") is refused, not followed
             path = registry.version_dir(root, wanted) if wanted else None
+            if path is not None:  # its files must match their sha256 (model, tokenizer, config)
+                checked = await asyncio.to_thread(verify_version, path)
+                log.info("%s: %d files of %s match their sha256", name, checked, wanted)
             config = registry.with_model_dir(self.config, name, path, self.watched[name].home)
             version = await self._swap(name, config)
         except Exception as exc:
@@ -197,20 +200,30 @@ class ModelSwapper:
             await new.start()
             if isinstance(new, Generator):
                 await warm_up(new, self.config.bus.generation_timeout)
-        except BaseException:
-            await new.stop()
+            return self._put_in_place(name, new)
+        except BaseException:  # failed or cancelled before it serves: the new model must not linger
+            try:
+                await new.stop()
+            except Exception:
+                log.exception("the %s model of a failed swap failed to stop cleanly", name)
             raise
+
+    def _put_in_place(self, name: str, new: Plugin) -> str | None:
+        """Serve `new` instead of the running model; raises before changing anything if it cannot."""
         if isinstance(new, Generator):
             slot = self.slot
             if slot is None:
-                await new.stop()
                 raise InterplayError(f"generator {name!r} is not in a hot-swap slot (hot swap was off)")
             old_generator = slot.inner
             slot.swap(new)  # one assignment on the event loop
             self._retire(old_generator, lambda: slot.busy(old_generator))
             return new.model_version
-        assert isinstance(new, Analyzer)
-        old = next(a for a in self.stages.analyzers if a.name == name)
+        if not isinstance(new, Analyzer):
+            kind = type(new).__name__
+            raise InterplayError(f"{name!r} built a {kind}, neither a generator nor an analyzer")
+        old = next((a for a in self.stages.analyzers if a.name == name), None)
+        if old is None:
+            raise InterplayError(f"analyzer {name!r} is not in the pipeline: nothing to replace")
         self.stages.replace_analyzer(old, new)
         self.state.replaced(old, new)
         self._retire(old, lambda: False, grace=self.config.bus.analyzer_timeout)

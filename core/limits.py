@@ -101,7 +101,7 @@ class AdmissionGate:
                 self.settings.max_message_chars,
             )
             return self.settings.too_long_reply
-        if self.bucket is None:
+        if self.bucket is None or message.channel in self.settings.unlimited_channels:
             return None
         empty = self.bucket.take((message.channel, message.user_id))
         if empty is None:

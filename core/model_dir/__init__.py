@@ -20,8 +20,10 @@ from .manifest import (
     file_sha256,
     files_problem,
     load_manifest,
+    manifest_files,
     manifest_problem,
     read_manifest,
+    verify_version,
 )
 from .registry import REGISTRY, ModelHome, model_root, promoted_config
 
@@ -41,6 +43,7 @@ __all__ = [
     "files_problem",
     "load_manifest",
     "manifest",
+    "manifest_files",
     "manifest_problem",
     "model_root",
     "ort_build",
@@ -48,4 +51,5 @@ __all__ = [
     "providers_for",
     "read_manifest",
     "registry",
+    "verify_version",
 ]

@@ -46,11 +46,28 @@ def load_manifest(directory: Path, hint: str) -> dict[str, Any]:
     return data
 
 
+def manifest_files(directory: Path) -> dict[str, dict[str, Any]]:
+    """A manifest's `files`: each file of the directory (model, tokenizer, config) with bytes and sha256."""
+    return {
+        f.name: {"bytes": f.stat().st_size, "sha256": file_sha256(f)}
+        for f in sorted(Path(directory).iterdir())
+        if f.is_file() and f.name != MANIFEST and not f.name.startswith(".")
+    }
+
+
+def _inside(name: str) -> bool:
+    """A file name a manifest may use: relative, and never leaving its directory."""
+    path = Path(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts
+
+
 def files_problem(directory: Path, manifest: dict[str, Any], *, verify_sha256: bool = False) -> str:
     """What is wrong with the files the manifest lists (missing, wrong size, wrong hash); "" if none."""
     files = manifest.get("files")
     for name, info in files.items() if isinstance(files, dict) else []:
         info = info if isinstance(info, dict) else {}
+        if not _inside(str(name)):
+            return f"{name!r} is not a file inside the model directory"
         file = Path(directory) / name
         if not file.is_file():
             return f"{name} is missing"
@@ -67,6 +84,37 @@ def check_files(directory: Path, manifest: dict[str, Any], hint: str, *, verify_
     problem = files_problem(directory, manifest, verify_sha256=verify_sha256)
     if problem:
         raise ModelError(f"{Path(directory)}: {problem}: {hint}")
+
+
+def verify_version(directory: Path) -> int:
+    """Check a model version directory against the sha256 its manifests record; the files checked.
+
+    Hot swap runs this before it builds a promoted version: every `manifest.json` in the directory
+    and one level down (the generator keeps one per precision) must match each file it lists
+    (model, tokenizer, config) by size and sha256, and the `model_file` its `sha256` field, if any.
+    ModelError names the first mismatch. A directory without a manifest has nothing to check (its
+    plugin decides what it loads); the hashes catch corruption and half-copied versions, they do
+    not authenticate: whoever can write the directory can rewrite its manifest too.
+    """
+    directory = Path(directory)
+    hint = "re-export the version or roll back (interplay models rollback)"
+    checked = 0
+    for path in [directory / MANIFEST, *sorted(directory.glob(f"*/{MANIFEST}"))]:
+        if not path.is_file():
+            continue
+        data = load_manifest(path.parent, hint)
+        check_files(path.parent, data, hint, verify_sha256=True)
+        files = data.get("files") if isinstance(data.get("files"), dict) else {}
+        checked += sum(1 for info in files.values() if isinstance(info, dict) and info.get("sha256"))
+        model_file, digest = str(data.get("model_file", "model.onnx")), data.get("sha256")
+        if not _inside(model_file):
+            raise ModelError(f"{path}: model_file {model_file!r} is not inside the model directory: {hint}")
+        if digest and model_file not in files:
+            model = path.parent / model_file
+            if not model.is_file() or file_sha256(model) != digest:
+                raise ModelError(f"{model} does not match the sha256 in {MANIFEST}: {hint}")
+            checked += 1
+    return checked
 
 
 def manifest_problem(directory: Path) -> str:
@@ -108,6 +156,8 @@ class ModelManifest(BaseModel):
     opset: int | None = None
     model_file: str = "model.onnx"
     sha256: str = ""
+    # every file of the directory (tokenizer and config too): {"bytes": n, "sha256": hex}; written by save()
+    files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     max_length: int = Field(64, ge=1)
     threshold: float | None = None  # below it (in `oos_score` units), `oos_label` is predicted instead
     oos_score: Literal["probability", "energy"] = "probability"  # see classifier.oos_confidence
@@ -120,9 +170,10 @@ class ModelManifest(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def save(self, directory: Path) -> Path:
-        """Write manifest.json into `directory`."""
+        """Write manifest.json into `directory`, with the size and sha256 of every file now in it."""
         path = Path(directory) / MANIFEST
-        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+        data = {**self.model_dump(mode="json"), "files": manifest_files(Path(directory))}
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         return path
 
 

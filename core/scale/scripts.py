@@ -6,10 +6,15 @@ of a step or none of it: a message is never half-accepted, a counter never drift
 
 from __future__ import annotations
 
+SENDER = "sender\x1f"  # backlog hash fields of people; conversation ids never hold a unit separator
+
 # KEYS: dedupe, message, received, user, pending, backlog, inbound stream, all messages
 # ARGV: has_external, message json, message id, time, conversation, max_pending,
-#       conversation_backlog, dedupe_ttl, reply_to, enqueue ("1": scaled-out bus, "0": store only)
+#       conversation_backlog, dedupe_ttl, reply_to, enqueue ("1": scaled-out bus, "0": store only),
+#       sender_backlog (0: no cap), sender field (SENDER + "channel:user")
 # A message id seen before means the client retried after a lost reply: 'again', nothing repeated.
+# The backlog hash counts a conversation's queued messages under its id and a person's under the
+# sender field; the stream entry carries that field ('s') so that the ack can count it down.
 ACCEPT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'again' end
 if ARGV[1] == '1' then
@@ -21,6 +26,9 @@ if ARGV[10] == '1' then
     verdict = 'full'
   elseif tonumber(redis.call('HGET', KEYS[6], ARGV[5]) or '0') >= tonumber(ARGV[7]) then
     verdict = 'busy'
+  elseif tonumber(ARGV[11]) > 0
+      and tonumber(redis.call('HGET', KEYS[6], ARGV[12]) or '0') >= tonumber(ARGV[11]) then
+    verdict = 'busy'
   end
 end
 redis.call('HSET', KEYS[2], 'data', ARGV[2], 'status', verdict == 'ok' and 'received' or 'busy')
@@ -31,7 +39,8 @@ if verdict == 'ok' then
   if ARGV[10] == '1' then
     redis.call('INCR', KEYS[5])
     redis.call('HINCRBY', KEYS[6], ARGV[5], 1)
-    redis.call('XADD', KEYS[7], '*', 'm', ARGV[2], 'to', ARGV[9])
+    redis.call('HINCRBY', KEYS[6], ARGV[12], 1)
+    redis.call('XADD', KEYS[7], '*', 'm', ARGV[2], 'to', ARGV[9], 's', ARGV[12])
   end
 end
 return verdict
@@ -75,13 +84,22 @@ end
 # Acknowledging a stream entry. Idempotent: only the first XACK of an entry moves the counters.
 # Once acknowledged an entry is never redelivered, so its attempt marker can go (the ingress's
 # `sent` key still guards). k: inbound stream, pending, backlog, started. a: group, entry id, conversation.
+# The entry's sender field ('s', absent in entries written before it) is counted down too.
 _ACK = """
 local function ack(k, a)
   redis.call('DEL', k[4])
+  local sender = nil
+  for _, entry in ipairs(redis.call('XRANGE', k[1], a[2], a[2])) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 's' then sender = fields[i + 1] end
+    end
+  end
   if redis.call('XACK', k[1], a[1], a[2]) == 1 then
     redis.call('XDEL', k[1], a[2])
     if redis.call('DECR', k[2]) < 0 then redis.call('SET', k[2], '0') end
     if redis.call('HINCRBY', k[3], a[3], -1) <= 0 then redis.call('HDEL', k[3], a[3]) end
+    if sender and redis.call('HINCRBY', k[3], sender, -1) <= 0 then redis.call('HDEL', k[3], sender) end
   end
 end
 """

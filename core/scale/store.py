@@ -90,6 +90,8 @@ class RedisStore(ConversationStore):
                 self.dedupe_ttl,
                 reply_to,
                 "1" if enqueue else "0",
+                getattr(limits, "sender_backlog", 0) if limits else 0,
+                scripts.SENDER + person(message.channel, message.user_id),
             ],
         )
         return str(verdict)

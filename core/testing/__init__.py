@@ -165,9 +165,11 @@ async def run_bot(
     """Start a bot with these plugin modules (or objects with hookimpls) and a fake channel.
 
     Installed plugins (entry points) are available too unless `installed=False`;
-    `settings` fills `[plugins.<name>]`.
+    `settings` fills `[plugins.<name>]`. Tests send fast: the per-person rate limit is off
+    unless `config` has a `limits` table (then `[limits]` applies as in production, on by default).
     """
     data: dict[str, Any] = dict(config or {})
+    data.setdefault("limits", {"messages_per_minute": 0})
     data["pipeline"] = {
         "channels": ["fake"],
         "analyzers": analyzers or [],

@@ -30,6 +30,7 @@ from interplay.core import (
     Submitted,
     resolve_secret,
 )
+from interplay.core.errors import transient
 from pydantic import Field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -166,8 +167,12 @@ class SlackChannel(Channel[SlackSettings]):
                 self.settings.ack_timeout,
             )
             return web.Response(status=503, text="busy: retry later")
-        except InterplayError as exc:  # BusClosed during shutdown, a store failure
-            log.warning("event %s not accepted (%s): 503 so that Slack retries", incoming.event_id, exc)
+        except Exception as exc:
+            if not (isinstance(exc, InterplayError) or transient(exc)):
+                raise  # a bug: aiohttp logs it and answers 500 (Slack retries that too)
+            # BusClosed during shutdown, a store or Redis outage: not stored, Slack must send it again
+            log.warning("event %s not accepted (%s: %s): 503 so that Slack retries",
+                        incoming.event_id, type(exc).__name__, exc)
             return web.Response(status=503, text="unavailable: retry later")
         log.info("event %s%s: %s", incoming.event_id, f" (retry {retry})" if retry else "", outcome.value)
         return ok()
@@ -180,7 +185,7 @@ class SlackChannel(Channel[SlackSettings]):
         message = Message(
             channel=self.name,
             conversation_id=incoming.conversation_id,
-            user_id=incoming.user,
+            user_id=incoming.person,
             text=incoming.text,
             external_id=incoming.event_id,
             meta={
@@ -246,7 +251,7 @@ class SlackChannel(Channel[SlackSettings]):
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         exc = None if task.cancelled() else task.exception()
-        if exc is not None and not isinstance(exc, InterplayError):
+        if exc is not None and not isinstance(exc, InterplayError) and not transient(exc):
             log.error("background task failed", exc_info=exc)  # a bug: keep the traceback
 
 

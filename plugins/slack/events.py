@@ -14,6 +14,16 @@ NEGATIVE = frozenset({"-1", "thumbsdown"})
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
+def person_id(team: str, user: str) -> str:
+    """How Interplay names a Slack user: "team:user", since user ids are unique only per workspace.
+
+    A bot installed in several workspaces would otherwise treat two people with the same id as one
+    (one's /forget deleting the other's messages). Without a team id (never seen from Slack
+    itself), the bare user id.
+    """
+    return f"{team}:{user}" if team else user
+
+
 @dataclass(frozen=True)
 class Incoming:
     """A person's message the bot should answer."""
@@ -25,6 +35,10 @@ class Incoming:
     ts: str
     thread_ts: str | None  # where to reply; None: top level of a direct message
     team: str = ""
+
+    @property
+    def person(self) -> str:
+        return person_id(self.team, self.user)
 
     @property
     def conversation_id(self) -> str:
@@ -41,6 +55,11 @@ class Reaction:
     channel: str
     ts: str
     score: float
+    team: str = ""
+
+    @property
+    def person(self) -> str:
+        return person_id(self.team, self.user)
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ def decide(envelope: dict[str, Any], bot_user_id: str | None) -> Decision:
     if kind == "message":
         return _direct_message(event_id, event, bot_user_id, text_field(envelope, "team_id"))
     if kind == "reaction_added":
-        return _reaction(event_id, event, bot_user_id)
+        return _reaction(event_id, event, bot_user_id, text_field(envelope, "team_id"))
     return Ignored(f"event type {kind!r} is not handled")
 
 
@@ -105,7 +124,7 @@ def _direct_message(event_id: str, event: dict[str, Any], bot: str | None, team:
     )
 
 
-def _reaction(event_id: str, event: dict[str, Any], bot: str | None) -> Decision:
+def _reaction(event_id: str, event: dict[str, Any], bot: str | None, team: str) -> Decision:
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":
         return Ignored("reaction on something other than a message")
@@ -117,7 +136,7 @@ def _reaction(event_id: str, event: dict[str, Any], bot: str | None) -> Decision
         return Ignored(f"reaction :{name}: is not feedback")
     if not all(isinstance(v, str) and v for v in (event.get("user"), item.get("channel"), item.get("ts"))):
         return Ignored("reaction_added without user, channel or ts")
-    return Reaction(event_id, event["user"], item["channel"], item["ts"], score)
+    return Reaction(event_id, event["user"], item["channel"], item["ts"], score, team)
 
 
 def _is_direct(event: dict[str, Any]) -> bool:

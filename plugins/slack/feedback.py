@@ -9,7 +9,7 @@ from typing import Any
 from interplay.core import Feedback, Inbox, Reply
 from interplay.core.store import ConversationStore
 
-from .events import Reaction, dict_field, text_field
+from .events import Reaction, dict_field, person_id, text_field
 from .sender import BAD_ACTION, GOOD_ACTION
 
 log = logging.getLogger("interplay.slack")
@@ -27,18 +27,26 @@ class ButtonClick:
     """One press of a feedback button, read from a `block_actions` payload."""
 
     reply_id: str
-    user: str
+    user: str  # Slack's user id (whom the ephemeral thanks go to)
     score: float
     channel: str
     thread_ts: str | None
+    team: str = ""
+
+    @property
+    def person(self) -> str:
+        """As Interplay names the person: "team:user" (events.person_id)."""
+        return person_id(self.team, self.user)
 
 
 def read_button_click(payload: dict[str, Any]) -> ButtonClick | None:
     """The feedback click in an interactivity payload, or None when it holds none of ours."""
     actions = payload.get("actions")
-    user = text_field(dict_field(payload, "user"), "id")
+    who = dict_field(payload, "user")
+    user = text_field(who, "id")
     if payload.get("type") != "block_actions" or not isinstance(actions, list) or not user:
         return None
+    team = text_field(dict_field(payload, "team"), "id") or text_field(who, "team_id")
     for action in actions:
         if not isinstance(action, dict):
             continue
@@ -51,6 +59,7 @@ def read_button_click(payload: dict[str, Any]) -> ButtonClick | None:
                 score,
                 text_field(container, "channel_id") or text_field(channel, "id"),
                 text_field(dict_field(payload, "message"), "thread_ts") or None,
+                team,
             )
     return None
 
@@ -69,7 +78,7 @@ class FeedbackRecorder:
         if reply is None or reply.channel != CHANNEL or reply.conversation_id.split(":")[0] != click.channel:
             log.info("feedback button for an unknown reply %s ignored", click.reply_id)
             return None
-        return await self._record(reply, click.user, click.score)
+        return await self._record(reply, click.person, click.score)
 
     async def reaction(self, reaction: Reaction) -> Reply | None:
         """Store a :+1: / :-1: on a bot reply; other messages are ignored."""
@@ -77,7 +86,7 @@ class FeedbackRecorder:
         if reply is None:
             log.debug("reaction on a message that is not a stored bot reply ignored")
             return None
-        return await self._record(reply, reaction.user, reaction.score)
+        return await self._record(reply, reaction.person, reaction.score)
 
     async def _record(self, reply: Reply, user: str, score: float) -> Reply | None:
         # The store keeps one vote per person and reply, the latest: a second click or Slack

@@ -107,7 +107,7 @@ class WebhookServer:
             return body
         try:
             envelope = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
             return self._reject(request, 400, "body is not valid JSON")
         if not isinstance(envelope, dict):
             return self._reject(request, 400, "body is not a JSON object")
@@ -129,7 +129,7 @@ class WebhookServer:
         try:
             raw = parse_qs(body.decode(), strict_parsing=True)["payload"][0]
             payload = json.loads(raw)
-        except (UnicodeDecodeError, ValueError, KeyError):
+        except (UnicodeDecodeError, ValueError, KeyError, RecursionError):
             return self._reject(request, 400, "body is not a form with a JSON payload")
         if not isinstance(payload, dict):
             return self._reject(request, 400, "payload is not a JSON object")

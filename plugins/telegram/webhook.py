@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from interplay.core.bus import BusClosed
+from interplay.core.errors import transient
 from telegram import Update
 
 from .settings import TelegramSettings
@@ -92,6 +93,13 @@ class WebhookServer:
             await self.locks.run(chat.id if chat else None, lambda: self.handle(update))
         except BusClosed:
             return web.Response(status=503, text="shutting down")  # Telegram will re-send it
+        except Exception as exc:
+            if not transient(exc):
+                raise  # a bug: aiohttp logs it and answers 500 (Telegram re-sends that too)
+            # the store or Redis is away for a moment: not stored, so Telegram must re-send it later
+            log.warning("webhook: update %s not stored yet (%s: %s); Telegram will re-send it",
+                        update.update_id, type(exc).__name__, exc)
+            return web.Response(status=503, text="try again later")
         return web.Response(text="ok")
 
     def _parse(self, body: bytes) -> Update:

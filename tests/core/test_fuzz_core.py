@@ -34,7 +34,10 @@ def _bot(tmp_path):
         generator="recording",
         store=SQLiteStore(tmp_path / "fuzz.sqlite3", cache_conversations=16),  # full early: then flat
         # no rate limit here: its silent refusals send no reply to wait for (test_limits.py covers them)
-        config={"interplay": {"admins": ["admin"]}, "limits": {"max_message_chars": 200}},
+        config={
+            "interplay": {"admins": ["admin"]},
+            "limits": {"max_message_chars": 200, "messages_per_minute": 0},
+        },
     )
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
 
-from interplay.core import Submitted
-from interplay.core.config import LimitsSettings
+import pytest
+from interplay.core import ConfigError, Submitted
+from interplay.core.config import LimitsSettings, load_config
 from interplay.core.limits import MAX_TRACKED_SENDERS, TokenBucket
 from interplay.testing import run_bot
 
@@ -61,8 +64,19 @@ async def test_a_fast_sender_gets_one_polite_reply_and_others_are_unaffected():
     assert sum(source.startswith("generator") for _, source, _ in sent) == 3
 
 
-async def test_rate_limits_are_off_by_default():
-    config = {"bus": {"sender_backlog": 0}}  # the cap on one person's queue is on by default (test_bus.py)
+async def test_rate_limits_are_on_by_default_per_person_and_the_console_is_exempt():
+    # a [limits] table, even empty, makes run_bot keep the defaults; the cap on one person's queue
+    # is on by default too (test_bus.py)
+    config: dict = {"bus": {"sender_backlog": 0}, "limits": {}}
+    defaults = LimitsSettings()
+    assert defaults.messages_per_minute > 0 and "console" in defaults.unlimited_channels
+    async with run_bot(fakes, installed=False, generator="recording", config=config) as bot:
+        outcomes = [await _submit(bot, f"m{i}") for i in range(50)]
+        others = [await _submit(bot, "hello", user=f"other{i}") for i in range(5)]
+        await _settle(bot)
+    assert outcomes == [Submitted.ACCEPTED] * defaults.burst + [Submitted.LIMITED] * (50 - defaults.burst)
+    assert others == [Submitted.ACCEPTED] * 5  # one flooding person costs the others nothing
+    config |= {"limits": {"unlimited_channels": ["fake"]}}
     async with run_bot(fakes, installed=False, generator="recording", config=config) as bot:
         outcomes = [await _submit(bot, f"m{i}") for i in range(50)]
         await _settle(bot)
@@ -103,3 +117,34 @@ async def test_admins_are_named_per_channel():
         chief = await bot.say("/status", user="chief")
     assert other_channels_boss.text == "That command is for the bot's administrators."
     assert chief.text.startswith("pending")
+
+
+def test_a_bare_admin_id_with_several_channels_is_a_config_error_that_says_what_to_write(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[interplay]\nadmins = ["telegram:42", "boss"]\n[pipeline]\nchannels = ["console", "telegram"]\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: [interplay] admins: 'boss' names no configured channel")
+    assert "write each admin as \"channel:user\", for example 'telegram:boss'" in message
+    assert "42" not in message  # "telegram:42" names its channel
+    path.write_text(
+        '[interplay]\nadmins = ["telegram:42", "console:boss"]\n'
+        '[pipeline]\nchannels = ["console", "telegram"]\n'
+    )
+    assert load_config(path).admin_people() == {"telegram:42", "console:boss"}
+
+
+async def test_a_bare_admin_id_is_of_the_one_channel_with_a_warning(caplog: pytest.LogCaptureFixture):
+    config = {"interplay": {"admins": ["boss"]}}
+    with caplog.at_level(logging.WARNING, logger="interplay"):
+        async with run_bot(installed=False, config=config) as bot:
+            assert bot.bot.pipeline.commands.admins == {"fake:boss"}
+            assert (await bot.say("/status", user="boss")).text.startswith("pending")
+    warned = [r.getMessage() for r in caplog.records if "admins" in r.getMessage()]
+    assert warned == [
+        "[interplay] admins: 'boss' is a bare user id, read as 'fake:boss'; write it as \"channel:user\" "
+        "(a second channel would make it a config error)"
+    ]

@@ -237,7 +237,9 @@ async def run_slack_bot(
     from interplay.plugins import slack as slack_plugin  # with echo only: others may be slow to import
 
     settings = {"port": 0, "api_base_url": fake.base_url, "stream_interval": 0.05, **slack_settings}
-    config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}, "limits": limits or {}}
+    config: dict[str, Any] = {"pipeline": {"channels": ["slack"]}, "bus": bus or {}}
+    if limits is not None:  # else run_bot's: no rate limit
+        config["limits"] = limits
     async with run_bot(
         slack_plugin,
         config=config,

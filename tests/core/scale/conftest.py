@@ -77,10 +77,13 @@ def scale_config(url: str, tmp_path: Path, **redis: Any) -> dict[str, Any]:
     return {
         "interplay": {"data_dir": str(tmp_path), "log_level": "INFO"},
         "pipeline": {"channels": ["fake"], "generator": "echo"},
-        "bus": {"backend": "redis", "shutdown_deadline": 2.0},
+        # one test user ("u1") talks in many conversations at once: no per-person queue cap here
+        # (test_one_sender_cannot_fill_the_redis_bus_and_starve_everyone_else sets its own)
+        "bus": {"backend": "redis", "shutdown_deadline": 2.0, "sender_backlog": 0},
         "store": {"backend": "redis"},
         "redis": {"url": f"$env:{URL_ENV}", "partitions": 8, "lease_ttl": 1.5, **redis},
         "plugins": {"echo": {}},
+        "limits": {"messages_per_minute": 0},  # tests send fast (the default limit: test_limits.py)
     }
 
 

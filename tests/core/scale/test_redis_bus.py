@@ -88,6 +88,31 @@ async def test_a_full_bus_answers_busy_instead_of_growing(redis_server, tmp_path
         assert sum(lengths) == 3  # the streams hold only what was accepted
 
 
+async def test_one_sender_cannot_fill_the_redis_bus_and_starve_everyone_else(redis_server, tmp_path):
+    data = scale_config(redis_server.url, tmp_path)
+    data["bus"] |= {"max_pending": 8, "sender_backlog": 3, "busy_reply": "wait"}
+    data["limits"] = {"messages_per_minute": 0}  # the queue cap alone, not the rate limit
+    async with scaled(data, workers=0) as (ingress, _):  # nobody works: whatever is queued stays
+        channel = channel_of(ingress)
+        submit = ingress.bus.submit
+        flood = [await submit(channel.message("flood", f"t{i}", user="flooder")) for i in range(20)]
+        others = [await submit(channel.message("hi", f"o{i}", user=f"u{i}")) for i in range(5)]
+        assert flood == [Submitted.ACCEPTED] * 3 + [Submitted.BUSY] * 17
+        assert others == [Submitted.ACCEPTED] * 5  # room was left for everyone else
+        sender = "sender\x1ffake:flooder"
+        assert await ingress.store.client.hget(ingress.store.keys.backlog, sender) == "3"
+    async with scaled(data, workers=1) as (ingress, _):  # answered and acknowledged: the count goes down
+        await wait_for(lambda: len(channel_of(ingress).sent) >= 8, what="the queued messages answered")
+        client, keys = ingress.store.client, ingress.store.keys
+        await wait_for(lambda: _no_backlog(client, keys.backlog), what="the backlog counted down")
+        channel = channel_of(ingress)
+        assert (await channel.say("again", conversation="t99", user="flooder")).text == "again"
+
+
+async def _no_backlog(client, key: str) -> bool:
+    return not await client.hgetall(key)
+
+
 async def _pending_entry(ingress, text: str, conversation: str = "c9"):
     """Accept a message with no worker running; return it with its stream entry, claimed by 'ghost'."""
     channel = channel_of(ingress)

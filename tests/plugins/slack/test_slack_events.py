@@ -42,7 +42,7 @@ def test_person_subtypes_are_answered() -> None:
 
 def test_reaction_decisions() -> None:
     thumbs_down = reaction("C1", "1.1", "-1", event_id="Ev9")
-    assert decide(thumbs_down, "UBOT") == Reaction("Ev9", "U1", "C1", "1.1", -1.0)
+    assert decide(thumbs_down, "UBOT") == Reaction("Ev9", "U1", "C1", "1.1", -1.0, "T1")
     assert isinstance(decide(reaction("C1", "1.1", "heart"), "UBOT"), Ignored)
     file_reaction = envelope(
         {

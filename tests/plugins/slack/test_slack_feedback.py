@@ -31,7 +31,7 @@ async def test_button_feedback_is_stored_with_the_model_version(rig: SlackRig) -
     status, _ = await rig.sender.post_interaction(button_click(reply.id, good=True, user="U5", channel="C1"))
     assert status == 200
     [feedback] = await rig.store.feedback_for([reply.id])
-    assert (feedback.score, feedback.user_id, feedback.kind) == (1.0, "U5", "explicit")
+    assert (feedback.score, feedback.user_id, feedback.kind) == (1.0, "T1:U5", "explicit")
     assert feedback.model_version == "echo-1" and feedback.channel == "slack"
     assert feedback.conversation_id == reply.conversation_id
     await wait_for(lambda: rig.fake.ephemeral)
@@ -75,7 +75,7 @@ async def test_reaction_on_a_bot_reply_is_stored(rig: SlackRig, name: str, score
     status, _ = await rig.sender.post_event(reaction("C1", ts, name, user="U6"))
     assert status == 200
     [feedback] = await rig.store.feedback_for([reply.id])
-    assert (feedback.score, feedback.user_id, feedback.model_version) == (score, "U6", "echo-1")
+    assert (feedback.score, feedback.user_id, feedback.model_version) == (score, "T1:U6", "echo-1")
 
 
 async def test_retried_reaction_counts_once(rig: SlackRig) -> None:

@@ -98,7 +98,9 @@ async def test_body_over_the_limit_gets_413(slack_env: None, fake_slack: FakeSla
         await wait_for(lambda: len(rig.fake.calls_to("chat.postMessage")) == 1)
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"'])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"[" * 5000 + b"]" * 5000]  # too deep: no 500
+)
 async def test_malformed_json_gets_400(rig: SlackRig, body: bytes) -> None:
     status, _ = await rig.sender.post("/slack/events", body, {"Content-Type": "application/json"})
     assert status == 400
@@ -107,7 +109,8 @@ async def test_malformed_json_gets_400(rig: SlackRig, body: bytes) -> None:
 
 async def test_malformed_interaction_gets_400(rig: SlackRig) -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    for body in (b"payload=%7Bnot-json", b"nothing=here", b"payload=%5B%5D"):
+    deep = b"payload=" + b"%5B" * 5000 + b"%5D" * 5000  # nested too deep for json: 400, not 500
+    for body in (b"payload=%7Bnot-json", b"nothing=here", b"payload=%5B%5D", deep):
         status, _ = await rig.sender.post("/slack/interactions", body, form)
         assert status == 400, body
     status, _ = await rig.sender.post("/slack/interactions", b"payload=%7B%7D", form, signed=False)
@@ -230,3 +233,31 @@ async def test_a_port_in_use_is_reported_by_name(slack_env: None, fake_slack: Fa
             assert (
                 await other.say("the other channels keep running")
             ).text == "the other channels keep running"
+
+
+async def test_a_store_outage_is_503_and_the_retried_event_is_answered_once(
+    slack_env: None, fake_slack: FakeSlackAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from interplay.core.store import MemoryStore
+
+    class LockedStore(MemoryStore):
+        locked = True
+
+        async def record_inbound(self, message):  # type: ignore[no-untyped-def]
+            if self.locked:
+                raise sqlite3.OperationalError("database is locked")
+            return await super().record_inbound(message)
+
+    store = LockedStore()
+    async with run_slack_bot(fake_slack, store=store) as rig:
+        event = mention("C1", "while the store is locked", event_id="EvLOCKED")
+        status, _ = await rig.sender.post_event(event)
+        assert status == 503  # not stored: Slack must retry, and it will
+        store.locked = False
+        status, _ = await rig.sender.post_event(event, retry_num=1)
+        assert status == 200
+        await wait_for(lambda: rig.channel.delivered_count >= 1)
+        assert [m.text for m in fake_slack.messages.values()] == ["while the store is locked"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # a hiccup, not a traceback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -100,3 +101,23 @@ async def test_a_secret_header_that_is_not_utf8_is_refused(fake: FakeTelegram, h
         assert status == b"403" and bot.bot.channels["telegram"].webhook.refused == 1
         assert await fake.post_webhook({"update_id": True, "message": fake_updates.message(63, 1, "x")},
                                        SECRET) == 400  # JSON true is not an update id
+
+
+async def test_a_store_outage_under_the_webhook_is_503_and_every_update_is_answered_once_after(
+    fake: FakeTelegram, hook: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    from .test_polling import FlakyStore
+
+    store = FlakyStore()
+    async with telegram_bot(fake, store=store, **hook):
+        store.fail(0.4)
+        for i in range(3):
+            for chat in (65, 66):
+                fake.say(chat, f"c{chat} m{i}")
+        await fake.wait_for(lambda: all(len(fake.texts(c)) == 3 for c in (65, 66)), timeout=10)
+        await fake.wait_for(lambda: not fake.pending)
+        await asyncio.sleep(0.2)  # time for any second answer to show
+    assert store.refused >= 1 and 503 in fake.webhook_statuses and 500 not in fake.webhook_statuses
+    for chat in (65, 66):
+        assert fake.texts(chat) == [f"c{chat} m{i}" for i in range(3)]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a hiccup, not a traceback
