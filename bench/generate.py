@@ -10,6 +10,8 @@ DailyDialog validation replies (read from ../shared/data, never copied into the 
 
 Needs a prepared generator (`interplay models prepare`) and, for the PyTorch baseline, torch.
 Every reply is forced to the same length (stop tokens ignored) so backends do equal work.
+Each backend's row records the load average before and after it and the CPU other processes
+used meanwhile (bench/conditions.py); rows taken under load say so in the table and the JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import conditions  # bench/ is not a package: its sibling module, by path
 
 RESULTS = Path(__file__).parent / "results" / "generate.json"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dailydialog" / "validation.jsonl"
@@ -230,20 +235,22 @@ def pick_backends(args: argparse.Namespace) -> list[str]:
 
 def spawn(args: argparse.Namespace, worker: str, argv: list[str]) -> dict[str, Any]:
     print(f"... {worker}", file=sys.stderr, flush=True)
-    began = time.perf_counter()
+    began, watch = time.perf_counter(), conditions.Conditions()
     command = [sys.executable, __file__, *argv, "--worker", worker]
     proc = subprocess.run(command, capture_output=True, text=True)
+    measured = watch.finish()
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result = json.loads(line[7:])
             result["seconds"] = time.perf_counter() - began
+            result["conditions"] = measured
             return result
-    return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-5:]}
+    return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-5:], "conditions": measured}
 
 
 def print_table(report: dict[str, Any]) -> None:
     header = (f"{'backend':<16}{'conc':>5}{'TTFT p50':>10}{'TTFT p95':>10}{'tok/s/str':>11}"
-              f"{'agg tok/s':>11}{'RSS MiB':>9}")
+              f"{'agg tok/s':>11}{'RSS MiB':>9}  {'load before/after':<18}{'conditions'}")
     print(header + "\n" + "-" * len(header))
     for name, result in report["backends"].items():
         if "error" in result:
@@ -251,9 +258,24 @@ def print_table(report: dict[str, Any]) -> None:
             continue
         for level, r in result["levels"].items():
             print(f"{name:<16}{level:>5}{r['ttft_p50_ms']:>9.0f}m{r['ttft_p95_ms']:>9.0f}m"
-                  f"{r['decode_tok_s_per_stream']:>11.1f}{r['aggregate_tok_s']:>11.1f}{result['peak_rss_mib']:>9.0f}")
+                  f"{r['decode_tok_s_per_stream']:>11.1f}{r['aggregate_tok_s']:>11.1f}{result['peak_rss_mib']:>9.0f}"
+                  f"  {row_conditions(result.get('conditions'))}")
     for key, value in report["summary"].items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    verdict = report["conditions"]
+    if verdict["under_load"]:
+        print("UNDER LOAD: these are not idle figures (" + "; ".join(verdict["why_under_load"]) + ")")
+    else:
+        print("idle: load average and other processes' CPU stayed under the limits for every row")
+
+
+def row_conditions(c: dict[str, Any] | None) -> str:
+    if not c:
+        return ""
+    load = f"{c['load_average_before'][0]:.2f}/{c['load_average_after'][0]:.2f}"
+    others = c["other_processes_cores"]
+    state = "UNDER LOAD" if c["under_load"] else "idle"
+    return f"{load:<18}{state}" + (f" (others {others:.2f} cores)" if others is not None else "")
 
 
 def summary(report: dict[str, Any], levels: list[int]) -> dict[str, Any]:
@@ -283,6 +305,7 @@ def main(argv: list[str] | None = None) -> None:
                    "--ppl-replies", str(args.ppl_replies), "--data", str(args.data)]
     passthrough += ["--quick"] if args.quick else []
     passthrough += ["--models-dir", str(args.models_dir)] if args.models_dir else []
+    before = conditions.load_average()
     report: dict[str, Any] = {
         "bench": "generate", "args": {k: str(v) for k, v in vars(args).items() if k != "worker"},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
@@ -292,6 +315,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     report["perplexity"] = spawn(args, "perplexity", passthrough) if args.ppl_replies else {}
     report["summary"] = summary(report, args.levels)
+    parts = [b["conditions"] for b in report["backends"].values()]
+    report["conditions"] = {"load_average_before": before, "load_average_after": conditions.load_average(),
+                            "cpus": conditions.cpus(), **conditions.combine(parts)}
+    report["summary"]["under_load"] = report["conditions"]["under_load"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
