@@ -24,7 +24,7 @@ class OnnxGeneratorSettings(PluginSettings):
     # which model
     source: str | None = None  # for `models prepare`: a .gguf file, a local HF directory or a hub id
     model_dir: Path | None = None  # default: <models_dir>/generator (see model_dir.py for the layout)
-    precision: Literal["auto", "int8", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, int8 on CPU
+    precision: Literal["auto", "int8", "int4", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, int8 on CPU
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA only where it can really load
     threads: int | None = Field(None, ge=1)  # CPU intra-op threads; default: the cores we may use
     verify_sha256: bool = False  # hash every model file at start (slower start, catches bit rot)
