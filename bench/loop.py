@@ -54,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, help="[loop] learning_rate (default: the config's)")
     parser.add_argument("--golden-fraction", type=float, default=0.2,
                         help="[loop] golden_fraction: conversations held out for the gate")
+    parser.add_argument("--kl-weight", type=float, help="[loop] kl_weight (default: the config's)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -79,7 +80,8 @@ def settings(root: Path, data: Path, args: argparse.Namespace) -> dict[str, Any]
     # 150 (at 0.1, the default, hash luck left fewer than the 8 it needs), and more power for the
     # gate's preference test
     loop_cfg = {"watch_interval": 0.5, "threads": args.threads, "min_new_feedback": 1,
-                "golden_fraction": args.golden_fraction, **({"learning_rate": args.lr} if args.lr else {})}
+                "golden_fraction": args.golden_fraction, **({"learning_rate": args.lr} if args.lr else {}),
+                **({"kl_weight": args.kl_weight} if args.kl_weight is not None else {})}
     config = {"interplay": {"data_dir": str(data)}, "loop": loop_cfg, "bus": {"generation_timeout": 1800}}
     return {"generator": "onnx", "settings": {"onnx": onnx}, "config": config}
 
@@ -175,7 +177,7 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
             "final_version": final_version, "served_changed": final_version != start_version,
             "settings": {"feedback_per_round": args.feedback, "held_out": args.held_out,
                          "max_new_tokens": args.tokens, "threads": args.threads, "learning_rate": args.lr,
-                         "golden_fraction": args.golden_fraction}}
+                         "kl_weight": args.kl_weight, "golden_fraction": args.golden_fraction}}
 
 
 def round_table(entry: dict[str, Any]) -> str:
@@ -231,12 +233,17 @@ def main(argv: list[str] | None = None) -> None:
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for name in names:
         load_before = os.getloadavg()
+        wall, cpu = time.perf_counter(), time.process_time()
         with tempfile.TemporaryDirectory(prefix="interplay-bench-loop-") as tmp:
             run = asyncio.run(run_rule(name, args, Path(tmp)))
         run["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None,
                           "load_average_before": load_before, "load_average_after": os.getloadavg(),
                           "under_load": max(load_before[0], os.getloadavg()[0]) > (os.cpu_count() or 2) / 2,
-                          "quick": args.quick}
+                          "quick": args.quick,
+                          # the share of the machine's cores this bench got: near 1.0 means the other
+                          # load (e.g. nice-19 tests) took little from it, whatever the load average says
+                          "cpu_share": (time.process_time() - cpu)
+                          / ((time.perf_counter() - wall) * (os.cpu_count() or 1))}
         results[name if not args.quick else f"{name} (quick)"] = run
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -23,7 +23,7 @@ from .bus import Bus, BusBackend
 from .chat_commands import ChatCommands
 from .config import InterplayConfig
 from .contracts import Analyzer, Generator, Plugin, PluginContext, Skill
-from .hotswap import GeneratorSlot, ModelSwapper
+from .hotswap import GeneratorSlot, ModelSwapper, WatchedModel
 from .limits import AdmissionGate
 from .model_dir import registry as model_registry
 from .model_watch import ModelWatcher
@@ -57,9 +57,10 @@ def build_bot(
     built (bad settings) is reported there with the ones that fail to start.
     """
     configured = config = role_config(config, role)
-    if config.loop.hot_swap:
-        config = model_registry.promoted_config(config)  # serve promoted model versions from the start
     registry = registry or load_registry(config)
+    watched = [WatchedModel(*found) for found in registry.model_plugins(config)]
+    if config.loop.hot_swap:  # serve promoted model versions from the start
+        config = model_registry.promoted_config(config, {w.name: w.home for w in watched})
     store = store or open_store(config, role)
     remember_references(config.plugins)  # secrets a plugin reads itself are still masked in logs
     stopped = asyncio.Event()
@@ -70,10 +71,12 @@ def build_bot(
         if planned.plugin is not None:  # defaults such as "$env:SLACK_BOT_TOKEN" are not in config.toml
             remember_references(planned.plugin.settings.model_dump())
     stages = _stages(plan)
+    routing = analyzer_providing("intent", config.pipeline.routing_analyzer, stages.analyzers)
+    mood = analyzer_providing("sentiment", config.feedback.sentiment_analyzer, stages.analyzers)
     metrics = _metrics(config)
     observer = metrics or NULL_OBSERVER
     bus = _bus(config, store, role, name, observer)
-    swapper = _swapper(configured, stages, state, registry, context)
+    swapper = _swapper(configured, stages, state, registry, context, watched)
     commands = ChatCommands(
         store,
         frozenset(config.interplay.admins),
@@ -88,10 +91,10 @@ def build_bot(
         stages,
         commands,
         history_turns=config.store.history_turns,
-        routing_analyzer=config.pipeline.routing_analyzer,
+        routing_analyzer=routing,
         on_error=state.count_error,
         observer=observer,
-        signals=ImplicitSignals(store, config.feedback, config.pipeline.routing_analyzer),
+        signals=ImplicitSignals(store, config.feedback, routing, mood),
     )
     server = _server(config, metrics, store, state, bus, stages)
     watcher = ModelWatcher(swapper, config.loop) if swapper is not None else None
@@ -111,6 +114,13 @@ def role_config(config: InterplayConfig, role: Role) -> InterplayConfig:
         require_redis(config, "interplay worker")
         update = {"channels": []}
     return config.model_copy(update={"pipeline": config.pipeline.model_copy(update=update)})
+
+
+def analyzer_providing(provides: str, configured: str, analyzers: list[Analyzer]) -> str:
+    """`configured` if set, else the first enabled analyzer (config order) whose class provides `provides`."""
+    if configured:
+        return configured
+    return next((a.name for a in analyzers if a.provides == provides), "")
 
 
 def _build_plugins(
@@ -176,7 +186,12 @@ def _bus(
 
 
 def _swapper(
-    config: InterplayConfig, stages: Stages, state: BotState, registry: PluginRegistry, context: PluginContext
+    config: InterplayConfig,
+    stages: Stages,
+    state: BotState,
+    registry: PluginRegistry,
+    context: PluginContext,
+    watched: list[WatchedModel],
 ) -> ModelSwapper | None:
     if not config.loop.hot_swap:
         return None
@@ -185,7 +200,7 @@ def _swapper(
         return registry.build(kind, plugin_name, swapped, context)
 
     # as configured, not promoted: "no promotion" (after a rollback) means the configured model
-    return ModelSwapper(config, stages, state, build)
+    return ModelSwapper(config, stages, state, build, watched)
 
 
 def _server(

@@ -87,7 +87,8 @@ class PipelineSettings(Strict):
     analyzers: list[str] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
     generator: str = "echo"
-    routing_analyzer: str = "intent"  # whose label picks the skills (Skill.intents) and marks rephrases
+    # whose label picks the skills (Skill.intents) and marks rephrases; "": the one providing "intent"
+    routing_analyzer: str = ""
 
 
 class ObservabilitySettings(Strict):
@@ -120,7 +121,8 @@ class FeedbackSettings(Strict):
     """Implicit feedback: weak labels computed from the user's next message (core/signals.py)."""
 
     implicit: bool = True
-    sentiment_analyzer: str = "sentiment"  # the analyzer whose label on the next turn is a signal
+    # the analyzer whose label on the next turn is a signal; "": the analyzer that provides "sentiment"
+    sentiment_analyzer: str = ""
     positive_labels: list[str] = Field(default_factory=lambda: ["positive"])
     negative_labels: list[str] = Field(default_factory=lambda: ["negative"])
     sentiment_min_confidence: float = Field(0.7, ge=0.0, le=1.0)
@@ -141,11 +143,12 @@ class LoopSettings(Strict):
     method: Literal["lora", "full"] = "lora"
     epochs: int = Field(1, ge=1)
     max_steps: int | None = Field(None, ge=1)
-    learning_rate: float = Field(2e-4, gt=0.0)
+    learning_rate: float = Field(4e-4, gt=0.0)  # with kl_weight 1: the rounds in docs/learning-loop.md
     warmup: float = Field(0.1, ge=0.0, lt=1.0)  # share of steps warming up; cosine decay after
     batch_size: int = Field(8, ge=1)
     kto_weight: float = Field(1.0, ge=0.0)  # 0 = supervised on good replies only
     kto_beta: float = Field(0.1, gt=0.0)
+    kl_weight: float = Field(1.0, ge=0.0)  # token KL to the starting model on reply positions; 0 = off
     lora_rank: int = Field(16, ge=1)
     min_weight: float = Field(0.25, ge=0.0)  # feedback lighter than this is left out of training
     from_served: bool = True  # start from the served version's weights, train on its own replies

@@ -17,6 +17,7 @@ from typing_extensions import TypeVar
 
 from .matchers import ALWAYS, Matcher
 from .messages import Annotation, Conversation, Feedback, Match, Message, Reply, ReplySource
+from .model_dir.registry import ModelHome
 
 if TYPE_CHECKING:
     from .store.base import ConversationStore
@@ -54,6 +55,10 @@ class Plugin(Generic[SettingsT]):
     name: ClassVar[str] = ""
     kind: ClassVar[str] = ""
     Settings: ClassVar[type[PluginSettings]] = PluginSettings
+    model_home: ClassVar[ModelHome | None] = None
+    """Set by a plugin that serves a model directory (`ModelHome("intent")`): where it is by default and
+    which setting moves it. `interplay models`, hot swap and the trainer find the model through it;
+    None: no model directory (hot swap leaves the plugin alone)."""
 
     def __init__(self, settings: SettingsT, context: PluginContext) -> None:
         self.settings: SettingsT = settings
@@ -166,6 +171,10 @@ class Analyzer(Plugin[SettingsT]):
     """Annotates a message (intent, sentiment, entities...). Runs concurrently with others."""
 
     kind = "analyzer"
+    provides: ClassVar[str] = ""
+    """What its labels mean to the core, if anything: "intent" (routes skills, marks rephrases) or
+    "sentiment" (a feedback signal). `[pipeline] routing_analyzer` and `[feedback] sentiment_analyzer`
+    default to the enabled analyzer that provides it; "" (the default): neither."""
 
     async def analyze(self, message: Message) -> Annotation | None:
         raise NotImplementedError
@@ -175,8 +184,8 @@ class Skill(Plugin[SettingsT]):
     """Answers some messages itself. Return None to pass to the next skill or the generator.
 
     Which messages it is asked about: `matcher` (a `Matcher` from `interplay.core.matchers`) when
-    set, else `intents` (labels of `[pipeline] routing_analyzer`, `intent` by default), else every
-    message. A skill in the middle
+    set, else `intents` (labels of `[pipeline] routing_analyzer`: by default the analyzer that
+    provides "intent"), else every message. A skill in the middle
     of a dialogue with the sender (`resumes()` is True) is asked first, whatever its matcher says.
     """
 
@@ -184,10 +193,11 @@ class Skill(Plugin[SettingsT]):
     intents: frozenset[str] = frozenset()  # empty: consulted for every message (a plugin may set its own)
     matcher: Matcher | None = None  # class attribute, or set per instance from settings
 
-    def match(self, message: Message, routing_analyzer: str = "intent") -> Match | None:
+    def match(self, message: Message, routing_analyzer: str = "") -> Match | None:
         """Whether this skill is asked about `message`, and what matched; None: not asked.
 
-        `routing_analyzer` is `[pipeline] routing_analyzer`: whose label `intents` are.
+        `routing_analyzer` is the analyzer whose labels `intents` are (`[pipeline] routing_analyzer`,
+        resolved by `build_bot`); "" (no such analyzer): a skill with `intents` is not asked.
         """
         if self.matcher is not None:
             return self.matcher.match(message)
@@ -227,6 +237,7 @@ __all__ = [
     "Channel",
     "Generator",
     "Inbox",
+    "ModelHome",
     "Plugin",
     "PluginContext",
     "PluginSettings",

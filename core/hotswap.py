@@ -12,6 +12,8 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import InterplayConfig
@@ -92,18 +94,36 @@ async def warm_up(generator: Generator, timeout: float) -> None:
 Build = Callable[[str, str, InterplayConfig], Plugin]  # (kind, name, config) -> a new, unstarted plugin
 
 
+@dataclass(frozen=True)
+class WatchedModel:
+    """A plugin whose model hot swap follows: its kind, name and where its class keeps the model."""
+
+    kind: str
+    name: str
+    home: registry.ModelHome
+
+
 class ModelSwapper:
     """Watches the model registries of the enabled model plugins and swaps in promoted versions.
 
     `stages` is what the pipeline runs (its generator a `GeneratorSlot`), `state` what the bot
-    stops at shutdown, `build` makes the new plugin from a config pointing at the new model.
+    stops at shutdown, `build` makes the new plugin from a config pointing at the new model, and
+    `watched` the plugins that declare a model home (`PluginRegistry.model_plugins`).
     """
 
-    def __init__(self, config: InterplayConfig, stages: Stages, state: BotState, build: Build) -> None:
+    def __init__(
+        self,
+        config: InterplayConfig,
+        stages: Stages,
+        state: BotState,
+        build: Build,
+        watched: list[WatchedModel],
+    ) -> None:
         self.config = config  # as configured: where the registries are, what "no promotion" means
         self.stages = stages
         self.state = state
         self.build = build
+        self.watched = {w.name: w for w in watched}
         generator = stages.generator
         self.slot = generator if isinstance(generator, GeneratorSlot) else None
         self.served: dict[str, str | None] = {}  # plugin -> registry path being served
@@ -116,16 +136,15 @@ class ModelSwapper:
             self.stamps[name] = self._stamp(name)
 
     def models(self) -> list[str]:
-        """Model plugins whose registries are watched: the generator and the analyzers."""
-        pipe = self.config.pipeline
-        return [n for n in (pipe.generator, *pipe.analyzers) if n]
+        """Model plugins whose registries are watched: those that declare where their model is."""
+        return list(self.watched)
 
-    def kind_of(self, name: str) -> str:
-        return "generator" if name == self.config.pipeline.generator else "analyzer"
+    def root(self, name: str) -> Path:
+        return registry.model_root(self.config, name, self.watched[name].home)
 
     def _registry_path(self, name: str) -> str | None:
         try:
-            entry = registry.current(registry.model_root(self.config, name))
+            entry = registry.current(self.root(name))
         except InterplayError as exc:
             log.error("%s", exc)
             return self.served.get(name)
@@ -133,7 +152,7 @@ class ModelSwapper:
 
     def _stamp(self, name: str) -> float:
         try:
-            return (registry.model_root(self.config, name) / registry.REGISTRY).stat().st_mtime
+            return (self.root(name) / registry.REGISTRY).stat().st_mtime
         except OSError:
             return 0.0
 
@@ -155,10 +174,10 @@ class ModelSwapper:
 
     async def _swap_one(self, name: str, wanted: str | None) -> str:
         started = time.perf_counter()
-        root = registry.model_root(self.config, name)
+        root = self.root(name)
         try:  # a path outside root/versions (absolute, "../") is refused, not followed
             path = registry.version_dir(root, wanted) if wanted else None
-            config = registry.with_model_dir(self.config, name, path)
+            config = registry.with_model_dir(self.config, name, path, self.watched[name].home)
             version = await self._swap(name, config)
         except Exception as exc:
             why = str(exc) if isinstance(exc, InterplayError) else f"{type(exc).__name__}: {exc}"
@@ -173,7 +192,7 @@ class ModelSwapper:
         return f"{name}: now serving {version}"
 
     async def _swap(self, name: str, config: InterplayConfig) -> str | None:
-        new = self.build(self.kind_of(name), name, config)
+        new = self.build(self.watched[name].kind, name, config)
         try:
             await new.start()
             if isinstance(new, Generator):

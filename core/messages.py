@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -59,7 +60,13 @@ class Message:
 
     @property
     def intent(self) -> str | None:
-        """The label of the `intent` annotation, if any (skills follow `[pipeline] routing_analyzer`)."""
+        """Deprecated: the label of the analyzer named `intent`; read `annotations[<analyzer name>]`."""
+        warnings.warn(
+            "Message.intent reads the analyzer named 'intent' whatever routes skills; read "
+            "message.annotations[name] (Skill.match gets the routing analyzer's name)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         ann = self.annotations.get("intent")
         return ann.label if ann else None
 

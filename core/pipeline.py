@@ -52,7 +52,7 @@ class Pipeline:
         commands: ChatCommands,
         *,
         history_turns: int = 20,
-        routing_analyzer: str = "intent",
+        routing_analyzer: str = "",
         on_error: ErrorHook | None = None,
         observer: PipelineObserver = NULL_OBSERVER,
         signals: ImplicitSignals | None = None,

@@ -9,6 +9,7 @@ import inspect
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +23,7 @@ from .contracts import Plugin, PluginContext
 from .defaults import DEFAULT_PLUGINS
 from .errors import PluginError
 from .extras import PLUGIN_EXTRAS, MissingExtra, extra_of
+from .model_dir.registry import ModelHome, model_root
 
 log = logging.getLogger("interplay.plugins")
 ENTRY_POINT_GROUP = "interplay"
@@ -220,6 +222,35 @@ class PluginRegistry:
                 f"{kind} plugin {name!r} failed to initialise: {type(exc).__name__}: {exc}"
             ) from exc
 
+    def model_home(self, name: str) -> ModelHome | None:
+        """Where the installed plugin `name` keeps its model (its class's `model_home`); None: no model."""
+        for kind in KINDS:
+            cls = self.components[kind].get(name)
+            if cls is not None:
+                return cls.model_home
+        return None
+
+    def model_root(self, config: InterplayConfig, name: str) -> Path:
+        """The model root of plugin `name` as configured; PluginError if it serves no model directory."""
+        home = self.model_home(name)
+        if home is None:
+            classes = [c for per_kind in self.components.values() for c in per_kind.values()]
+            known = sorted(c.name for c in classes if c.model_home)
+            why = "serves no model directory" if self.close_name(name) == name else "is not installed"
+            raise PluginError(f"plugin {name!r} {why} (plugins with models: {', '.join(known) or 'none'})")
+        return model_root(config, name, home)
+
+    def model_plugins(self, config: InterplayConfig) -> list[tuple[str, str, ModelHome]]:
+        """(kind, name, home) of the enabled generator and analyzers that serve a model directory."""
+        pipe = config.pipeline
+        wanted = [("generator", pipe.generator)] if pipe.generator else []
+        found = []
+        for kind, name in [*wanted, *(("analyzer", n) for n in pipe.analyzers)]:
+            cls = self.components[kind].get(name)  # a missing one is reported when the bot is built
+            if cls is not None and cls.model_home is not None:
+                found.append((kind, name, cls.model_home))
+        return found
+
     def unknown_tables(self, config: InterplayConfig) -> list[str]:
         """`[plugins.X]` tables that no installed component is named after (typos)."""
         names = {n for per_kind in self.components.values() for n in per_kind}
@@ -280,3 +311,8 @@ def load_registry(
         registry.add(name, module)
     registry.collect(config)
     return registry
+
+
+def plugin_model_root(config: InterplayConfig, name: str) -> Path:
+    """Where the installed plugin `name` keeps its model, as its class declares (for CLIs and the trainer)."""
+    return load_registry(config).model_root(config, name)

@@ -61,17 +61,24 @@ class ImplicitSignals:
     """Turns the user's next message into weak labels for the reply before it."""
 
     def __init__(
-        self, store: ConversationStore, settings: FeedbackSettings, routing_analyzer: str = "intent"
+        self,
+        store: ConversationStore,
+        settings: FeedbackSettings,
+        routing_analyzer: str = "",
+        sentiment_analyzer: str | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.routing_analyzer = routing_analyzer  # the same confident label makes a looser rephrase
+        # whose label is the mood: build_bot resolves [feedback] sentiment_analyzer to an enabled analyzer
+        configured = settings.sentiment_analyzer
+        self.sentiment_analyzer = configured if sentiment_analyzer is None else sentiment_analyzer
 
     def signals(self, message: Message, previous: Turn | None, reply: Turn) -> list[Signal]:
         """What `message` says about `reply` (the bot's answer to `previous`)."""
         s = self.settings
         found = []
-        mood = _confident(message.annotations.get(s.sentiment_analyzer), s.sentiment_min_confidence)
+        mood = _confident(message.annotations.get(self.sentiment_analyzer), s.sentiment_min_confidence)
         if mood in s.positive_labels and s.sentiment_weight > 0:
             found.append(Signal("implicit:sentiment", 1.0, s.sentiment_weight))
         elif mood in s.negative_labels and s.sentiment_weight > 0:

@@ -10,8 +10,7 @@ from typing import Any
 
 from interplay.core import model_registry
 from interplay.core.config import InterplayConfig
-
-PLUGINS = ("onnx", "intent", "sentiment", "entities")  # the built-in plugins that serve a model directory
+from interplay.core.plugins import load_registry
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,13 @@ class ModelRow:
 def model_rows(config: InterplayConfig, cuda: bool | None = None) -> list[ModelRow]:
     """One row per model directory (a manifest.json) of each model plugin, the served one marked."""
     rows: list[ModelRow] = []
-    for plugin in PLUGINS:
-        root = model_registry.model_root(config, plugin)
+    plugins = load_registry(config)
+    # every installed plugin whose class declares a model home, built-in or not
+    for plugin in sorted({n for per_kind in plugins.components.values() for n in per_kind}):
+        home = plugins.model_home(plugin)
+        if home is None:
+            continue
+        root = model_registry.model_root(config, plugin, home)
         if not root.is_dir():
             continue
         served = served_directory(config, plugin, root, cuda)

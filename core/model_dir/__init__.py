@@ -1,7 +1,8 @@
 """Model directories: the one module the runtime, doctor and the trainer share about models.
 
 - `manifest`: `manifest.json` (the NLU schema `ModelManifest`, the fields all kinds share), `file_sha256`;
-- `registry`: `<model root>/registry.json` (promoted versions), `model_root()` (where a plugin's model is);
+- `registry`: `<model root>/registry.json` (promoted versions), `ModelHome`, `model_root()` (where a
+  plugin's model is);
 - `cuda`: which ONNX Runtime build is installed and whether its CUDA provider loads here (probed once).
 
 Nothing here imports onnxruntime, numpy or torch at import time.
@@ -22,12 +23,13 @@ from .manifest import (
     manifest_problem,
     read_manifest,
 )
-from .registry import REGISTRY, model_root, promoted_config
+from .registry import REGISTRY, ModelHome, model_root, promoted_config
 
 __all__ = [
     "MANIFEST",
     "REGISTRY",
     "Device",
+    "ModelHome",
     "ModelManifest",
     "ParityCheck",
     "check_files",

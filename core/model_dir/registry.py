@@ -2,8 +2,9 @@
 
 The trainer writes promoted versions under `<model root>/versions/<id>/` and records them here;
 a running bot watches this file (core/hotswap.py) and `interplay models rollback` rewinds it.
-The model root is where the plugin looks for its model: its `model_dir` setting, else
-`<models_dir>/<default dir>` (`generator` for the `onnx` plugin, the plugin's name otherwise).
+The model root is where the plugin looks for its model. A plugin that serves a model directory
+says where in its class, with a `ModelHome` (`model_home = ModelHome("intent")`): its setting
+(`model_dir`) when set, else `<models_dir>/<directory>`. The core knows no plugin's name.
 No entry, or a `null` current version, means the model the plugin is configured with.
 
     {"format": 1, "current": {"id": "...", "path": "versions/<id>", "promoted_at": ..., ...} | null,
@@ -13,8 +14,11 @@ No entry, or a `null` current version, means the model the plugin is configured 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +28,56 @@ from ..errors import ModelError
 REGISTRY = "registry.json"
 VERSIONS = "versions"
 FORMAT = 1
-DEFAULT_DIRS = {"onnx": "generator"}  # plugins whose default model directory is not their own name
 
 Entry = dict[str, Any]
+log = logging.getLogger("interplay.models")
 
 
-def model_root(config: InterplayConfig, plugin: str) -> Path:
-    """Where `plugin` looks for its model, as configured (before any promotion)."""
-    configured = config.plugin_table(plugin).get("model_dir")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(config.models_dir) / DEFAULT_DIRS.get(plugin, plugin)
+@dataclass(frozen=True)
+class ModelHome:
+    """Where a plugin keeps its model: the `setting` in `[plugins.<name>]`, else `<models_dir>/<directory>`.
+
+    `legacy` lists directory names earlier releases used: a prepared model found there is still
+    served (with a deprecation warning) until it is moved to `<models_dir>/<directory>`.
+    """
+
+    directory: str
+    setting: str = "model_dir"
+    legacy: tuple[str, ...] = ()
+
+    def root(self, models_dir: Path | str, configured: Path | str | None = None) -> Path:
+        """The model root: `configured` (the setting's value) if given, else the default directory."""
+        if configured:
+            return Path(configured).expanduser()
+        default = Path(models_dir) / self.directory
+        if not default.exists():
+            for old in self.legacy:
+                if (Path(models_dir) / old).exists():
+                    _warn_legacy(Path(models_dir) / old, default)
+                    return Path(models_dir) / old
+        return default
+
+
+_warned: set[Path] = set()
+
+
+def _warn_legacy(old: Path, new: Path) -> None:
+    if old in _warned:
+        return
+    _warned.add(old)
+    why = f"the model directory {old} has an old name: move it to {new} (the old name stops working later)"
+    warnings.warn(why, DeprecationWarning, stacklevel=3)
+    log.warning("%s", why)
+
+
+def model_root(config: InterplayConfig, plugin: str, home: ModelHome | None = None) -> Path:
+    """Where `plugin` looks for its model, as configured (before any promotion).
+
+    `home` is the plugin class's `model_home`; without one, `<models_dir>/<plugin>` (a third-party
+    plugin that declares nothing) and the `model_dir` setting.
+    """
+    home = home or ModelHome(plugin)
+    return home.root(config.models_dir, config.plugin_table(plugin).get(home.setting))
 
 
 def read(root: Path) -> dict[str, Any]:
@@ -107,23 +150,24 @@ def rollback(root: Path) -> Entry | None:
     return data["current"]
 
 
-def promoted_config(config: InterplayConfig) -> InterplayConfig:
-    """`config` with each enabled model plugin pointed at its promoted version, if it has one."""
-    pipe = config.pipeline
-    plugins = dict(config.plugins)
-    for name in {pipe.generator, *pipe.analyzers} - {""}:
+def promoted_config(config: InterplayConfig, homes: dict[str, ModelHome]) -> InterplayConfig:
+    """`config` with each model plugin in `homes` (name -> its ModelHome) pointed at its promoted version."""
+    for name, home in homes.items():
         try:
-            path = current_path(model_root(config, name))
+            path = current_path(model_root(config, name, home))
         except ModelError:
             continue  # an unreadable registry is reported by the swapper; serve the configured model
         if path is not None and path.is_dir():  # a deleted version: serve the configured model
-            plugins[name] = {**config.plugin_table(name), "model_dir": str(path)}
-    return config if plugins == config.plugins else config.model_copy(update={"plugins": plugins})
+            config = with_model_dir(config, name, path, home)
+    return config
 
 
-def with_model_dir(config: InterplayConfig, plugin: str, path: Path | None) -> InterplayConfig:
+def with_model_dir(
+    config: InterplayConfig, plugin: str, path: Path | None, home: ModelHome | None = None
+) -> InterplayConfig:
     """`config` with one plugin's model directory replaced (None: as originally configured)."""
     if path is None:
         return config
-    plugins = {**config.plugins, plugin: {**config.plugin_table(plugin), "model_dir": str(path)}}
+    setting = (home or ModelHome(plugin)).setting
+    plugins = {**config.plugins, plugin: {**config.plugin_table(plugin), setting: str(path)}}
     return config.model_copy(update={"plugins": plugins})

@@ -102,10 +102,17 @@ _fake_plugin = SimpleNamespace(register_channels=hookimpl(lambda register: regis
 
 
 def fake_analyzer(
-    name: str, label: str | Callable[[Message], str | None], confidence: float = 1.0, **data: Any
+    name: str,
+    label: str | Callable[[Message], str | None],
+    confidence: float = 1.0,
+    *,
+    provides: str | None = None,
+    **data: Any,
 ) -> object:
     """A plugin object registering an analyzer `name` that tags every message with `label`
     (or `label(message)`; None means no tag): stands in for an upstream analyzer in a test.
+    It `provides` what its name says unless told otherwise, so `fake_analyzer("intent", ...)`
+    routes skills as the real intent analyzer does.
 
     run_bot(my_skill, fake_analyzer("intent", "weather"), analyzers=["intent"], skills=["mine"],
             installed=False)
@@ -118,7 +125,8 @@ def fake_analyzer(
         tag = label(message) if callable(label) else label
         return None if tag is None else Annotation(name, tag, confidence, data=data)
 
-    members = {"name": name, "Settings": _Settings, "analyze": analyze}
+    members = {"name": name, "Settings": _Settings, "analyze": analyze,
+               "provides": name if provides is None else provides}
     cls = type(f"Fake{name.title()}Analyzer", (Analyzer,), members)
     register = hookimpl(lambda register: register(cls))
     return SimpleNamespace(register_analyzers=register, __name__=f"fake-{name}")

@@ -6,7 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from interplay.core import Analyzer, Annotation, InterplayError, Message, PluginError, PluginSettings
+from interplay.core import (
+    Analyzer,
+    Annotation,
+    InterplayError,
+    Message,
+    ModelHome,
+    PluginError,
+    PluginSettings,
+)
 from interplay.plugins.nlu.batching import MicroBatcher
 from pydantic import Field
 
@@ -32,6 +40,7 @@ class EntitiesAnalyzer(Analyzer[EntitiesSettings]):
 
     name = "entities"
     Settings: ClassVar[type[PluginSettings]] = EntitiesSettings
+    model_home = ModelHome("entities")
 
     def __init__(self, settings: EntitiesSettings, context: Any) -> None:
         super().__init__(settings, context)
@@ -45,12 +54,13 @@ class EntitiesAnalyzer(Analyzer[EntitiesSettings]):
 
     def model_dir(self) -> Path:
         """The configured model directory, or <models_dir>/entities."""
+        home = self.model_home or ModelHome(self.name)
         if self.options.model_dir:
-            return Path(self.options.model_dir).expanduser()
+            return home.root("", self.options.model_dir)
         config = getattr(self.context, "config", None)
         if config is None or not hasattr(config, "models_dir"):
             raise PluginError(f"analyzer {self.name!r}: set model_dir in [plugins.{self.name}]")
-        return Path(config.models_dir) / self.name
+        return home.root(config.models_dir)
 
     def _load(self, directory: Path) -> OnnxTokenTagger:
         s = self.options

@@ -6,7 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from interplay.core import Analyzer, Annotation, InterplayError, Message, PluginError, PluginSettings
+from interplay.core import (
+    Analyzer,
+    Annotation,
+    InterplayError,
+    Message,
+    ModelHome,
+    PluginError,
+    PluginSettings,
+)
 from pydantic import Field
 
 from .batching import MicroBatcher
@@ -16,7 +24,7 @@ from .classifier import OnnxTextClassifier, Prediction
 class ClassifierSettings(PluginSettings):
     """Keys shared by the `[plugins.intent]` and `[plugins.sentiment]` tables."""
 
-    model_dir: Path | None = None  # default: <models_dir>/<plugin name>
+    model_dir: Path | None = None  # default: <models_dir>/<the class's model_home directory>
     top_k: int = Field(3, ge=1)
     max_batch: int = Field(32, ge=1)
     batch_wait_ms: float = Field(2.0, ge=0)
@@ -38,12 +46,13 @@ class ClassifierAnalyzer(Analyzer[ClassifierSettings]):
     def model_dir(self) -> Path:
         """The configured model directory, or this plugin's default under the models dir."""
         configured = self.settings.model_dir
+        home = self.model_home or ModelHome(self.name)
         if configured:
-            return Path(configured).expanduser()
+            return home.root("", configured)
         config = getattr(self.context, "config", None)
         if config is None or not hasattr(config, "models_dir"):
             raise PluginError(f"analyzer {self.name!r}: set model_dir in [plugins.{self.name}]")
-        return Path(config.models_dir) / self.name
+        return home.root(config.models_dir)
 
     def _threshold(self) -> float | None:
         return None

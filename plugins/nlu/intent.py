@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interplay.core import Register, hookimpl
+from interplay.core import ModelHome, Register, hookimpl
 
 from .analyzer import ClassifierAnalyzer, ClassifierSettings
 
@@ -23,6 +23,8 @@ class IntentAnalyzer(ClassifierAnalyzer):
 
     name = "intent"
     Settings = IntentSettings
+    model_home = ModelHome("intent")
+    provides = "intent"  # routes skills unless [pipeline] routing_analyzer names another
 
     settings: IntentSettings
 

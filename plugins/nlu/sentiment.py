@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interplay.core import Register, hookimpl
+from interplay.core import ModelHome, Register, hookimpl
 
 from .analyzer import ClassifierAnalyzer, ClassifierSettings
 
@@ -20,6 +20,8 @@ class SentimentAnalyzer(ClassifierAnalyzer):
 
     name = "sentiment"
     Settings = SentimentSettings
+    model_home = ModelHome("sentiment")
+    provides = "sentiment"  # a feedback signal unless [feedback] sentiment_analyzer names another
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from interplay.core import Conversation, Generator, ModelError, PluginContext
+from interplay.core import Conversation, Generator, ModelError, ModelHome, PluginContext
 from interplay.core.model_dir import choose_device
 
 from . import model_dir
@@ -29,6 +29,7 @@ class OnnxGenerator(Generator[OnnxGeneratorSettings]):
 
     name: ClassVar[str] = "onnx"
     Settings = OnnxGeneratorSettings
+    model_home = ModelHome("generator")
 
     def __init__(self, settings: OnnxGeneratorSettings, context: PluginContext) -> None:
         super().__init__(settings, context)
@@ -56,7 +57,7 @@ class OnnxGenerator(Generator[OnnxGeneratorSettings]):
         config = getattr(self.context, "config", None)
         if config is None or not hasattr(config, "models_dir"):
             raise ModelError("no model_dir in [plugins.onnx] and no models_dir configured")
-        return Path(config.models_dir) / "generator"
+        return self.model_home.root(config.models_dir)
 
     def _load(self) -> None:
         s = self.settings

@@ -51,6 +51,7 @@ class LengthAnalyzer(Analyzer):
 
 class IntentAnalyzer(Analyzer):
     name = "intent"
+    provides = "intent"
     Settings = Knobs
 
     async def analyze(self, message: Message) -> Annotation:

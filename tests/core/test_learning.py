@@ -15,6 +15,7 @@ from interplay.core import (
     Generator,
     Message,
     ModelError,
+    ModelHome,
     PluginSettings,
     hookimpl,
 )
@@ -48,6 +49,7 @@ class VersionedGenerator(Generator):
 
     name = "versioned"
     Settings = VersionedSettings
+    model_home = ModelHome("versioned")  # hot swap follows only plugins that say where their model is
     started_count = 0
 
     async def start(self) -> None:

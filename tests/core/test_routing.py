@@ -32,5 +32,18 @@ async def test_the_configured_analyzer_routes_skills():
     assert await _reply({"routing_analyzer": "topic"}) == "skill:forecast"
 
 
-async def test_by_default_the_intent_analyzer_routes_and_topic_does_not():
+async def test_by_default_an_analyzer_that_provides_nothing_does_not_route():
     assert await _reply({}) == "generator:echo"
+
+
+async def _routed_by(analyzer: object, name: str) -> str:
+    async with run_bot(skill_plugin, analyzer, analyzers=[name], skills=["forecast"], installed=False) as bot:
+        return (await bot.say("will it rain?")).source
+
+
+async def test_the_analyzer_that_provides_intent_routes_whatever_its_name():
+    assert await _routed_by(fake_analyzer("topic", "weather", provides="intent"), "topic") == "skill:forecast"
+
+
+async def test_an_analyzer_named_intent_that_provides_nothing_does_not_route():
+    assert await _routed_by(fake_analyzer("intent", "weather", provides=""), "intent") == "generator:echo"

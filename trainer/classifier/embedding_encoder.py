@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from interplay.plugins.nlu.manifest import file_sha256
-from interplay.plugins.nlu.model_dir import create_session, load_tokenizer
+from interplay.core.model_dir import file_sha256
+from interplay.plugins.nlu import create_session, load_tokenizer
 
 from . import embedding_graph as graph
 from .export import TOKENIZER_FILES, onnx_export, quantize_int8

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from interplay.plugins.nlu.classifier import OnnxTextClassifier, oos_confidence
-from interplay.plugins.nlu.manifest import ModelManifest, ParityCheck, file_sha256
+from interplay.core.model_dir import ModelManifest, ParityCheck, file_sha256
+from interplay.plugins.nlu import OnnxTextClassifier, oos_confidence
 
 from . import embedding_graph as graph
 from .embedding_encoder import ENCODER_FILE, Embedder, prepare_encoder

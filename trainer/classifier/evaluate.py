@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from interplay.plugins.nlu.classifier import softmax
+from interplay.plugins.nlu import softmax
 
 from .batches import Encoded, collate, ordered_batches
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from interplay.core import ModelError
 from interplay.core.model_dir import ModelManifest, ParityCheck, file_sha256
-from interplay.plugins.nlu.classifier import OnnxTextClassifier
+from interplay.plugins.nlu import OnnxTextClassifier
 
 log = logging.getLogger("interplay.trainer")
 TOKENIZER_FILES = (

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from interplay.core.model_dir import ModelManifest
-from interplay.plugins.nlu.classifier import OosScore, oos_confidence
+from interplay.plugins.nlu import OosScore, oos_confidence
 
 from . import splits as cut
 from .batches import Encoded, encode

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from interplay.plugins.nlu.classifier import OnnxTextClassifier, oos_confidence, softmax
+from interplay.plugins.nlu import OnnxTextClassifier, oos_confidence, softmax
 from interplay.trainer.classifier.data import read_examples
 from interplay.trainer.classifier.evaluate import apply_threshold, choose_threshold, oos_scores
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from interplay.core import ModelError
-from interplay.plugins.onnx_generator.session import DecoderSession
+from interplay.plugins.onnx_generator import DecoderSession
 
 PARITY_PROMPTS = (
     "Hi! How are you today?",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from interplay.plugins.onnx_generator.session import DecoderSession
+from interplay.plugins.onnx_generator import DecoderSession
 
 CONTEXT_TURNS = 4  # earlier turns shown before the scored reply; keeps sequences short on a CPU
 

@@ -22,7 +22,13 @@ _TOOLS = ("transformers", "optimum-onnx", "onnx", "onnxruntime-gpu", "onnxruntim
 
 
 def generator_root(config: Any) -> Path:
-    return Path(config.models_dir) / "generator"
+    """The `onnx` plugin's default model root, as its class's `model_home` says."""
+    from interplay.core.plugins import load_registry
+
+    home = load_registry(config).model_home("onnx")
+    if home is None:
+        raise InterplayError("the onnx generator plugin is not installed: pip install 'interplay[onnx]'")
+    return home.root(config.models_dir)
 
 
 def prepare_generator(config: Any, *, force: bool = False, variants: tuple[str, ...] = VARIANTS) -> Path:

@@ -62,7 +62,7 @@ def export_command(obj: Any, out: Path | None) -> None:
 def train_generator_command(obj: Any, dataset: Path | None, promote: bool, **overrides: Any) -> None:
     """Fine-tune the chat model on a dataset, export ONNX variants, gate it, and promote it."""
     from interplay.core import InterplayError
-    from interplay.core import model_registry as registry
+    from interplay.core.plugins import plugin_model_root
     from interplay.trainer.datasets.export import GOLDEN, latest
 
     from . import runner
@@ -73,7 +73,7 @@ def train_generator_command(obj: Any, dataset: Path | None, promote: bool, **ove
     dataset = dataset or latest(root_data)
     if dataset is None:
         raise InterplayError("no dataset yet: run `interplay data export` first")
-    root = registry.model_root(config, GENERATOR)
+    root = plugin_model_root(config, GENERATOR)
     version = train_generator(config, dataset, TrainOptions.from_config(config, **overrides), root=root)
     golden = root_data / GOLDEN
     if not (golden / "golden.jsonl").is_file():
@@ -132,9 +132,9 @@ def train_nlu_command(obj: Any, from_logs: bool, kind: str, dataset: Path | None
 def rollback_command(obj: Any, plugin: str) -> None:
     """Serve the previously promoted model version again (running bots swap back)."""
     from interplay.core import model_registry as registry
+    from interplay.core.plugins import plugin_model_root
 
-    root = registry.model_root(obj.config, plugin)
-    entry = registry.rollback(root)
+    entry = registry.rollback(plugin_model_root(obj.config, plugin))
     click.echo(f"{plugin}: now serving {entry['id'] if entry else 'the configured model'}")
 
 

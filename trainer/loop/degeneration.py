@@ -155,10 +155,8 @@ def sample_replies(model_dir: Path, prompts: list[list[int]], params: Any, *, th
     """
     import dataclasses
 
+    from interplay.plugins.onnx_generator import FINISH, BatchEngine, DecoderSession, Request, load_tokenizer
     from interplay.plugins.onnx_generator import model_dir as layout
-    from interplay.plugins.onnx_generator.engine import FINISH, BatchEngine, Request
-    from interplay.plugins.onnx_generator.generator import load_tokenizer
-    from interplay.plugins.onnx_generator.session import DecoderSession
 
     manifest = layout.read_manifest(model_dir)
     session = DecoderSession(model_dir / manifest.get("model_file", "model.onnx"), threads=threads)

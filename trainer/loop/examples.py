@@ -51,7 +51,7 @@ def tokenize(rows: list[dict[str, Any]], tokenizer: Any, system_prompt: str, *,
 
 def _prompt_ids(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
     """Special tokens only where the template puts them: text people typed stays text."""
-    from interplay.plugins.onnx_generator.tokenizer import encode_chat
+    from interplay.plugins.onnx_generator import encode_chat
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:  # a slow tokenizer: no way to switch special-token matching off
@@ -65,7 +65,7 @@ def _prompt_ids(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
 
 
 def _text_ids(tokenizer: Any, text: str) -> list[int]:
-    from interplay.plugins.onnx_generator.tokenizer import encode_plain
+    from interplay.plugins.onnx_generator import encode_plain
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
@@ -80,6 +80,6 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
 
 def system_prompt_of(config: Any) -> str:
     """The system prompt the onnx generator serves with (training must match it)."""
-    from interplay.plugins.onnx_generator.settings import DEFAULT_SYSTEM_PROMPT
+    from interplay.plugins.onnx_generator import DEFAULT_SYSTEM_PROMPT
 
     return str(config.plugin_table("onnx").get("system_prompt", DEFAULT_SYSTEM_PROMPT))

@@ -94,7 +94,7 @@ def variant_for(root: Path, precision: str) -> Path:
 def score_model(path: Path, examples: list[TokenizedExample], name: str) -> tuple[ModelScore, list[float]]:
     """Perplexity on good replies and the good-minus-bad log-probability margin, via ONNX Runtime;
     also each reply's summed log-probability (for the preference test)."""
-    from interplay.plugins.onnx_generator.session import DecoderSession
+    from interplay.plugins.onnx_generator import DecoderSession
     from interplay.trainer.lm.perplexity import ReplyExample, reply_nll
 
     session = DecoderSession(path / layout.read_manifest(path).get("model_file", "model.onnx"))
@@ -190,7 +190,7 @@ def gate_generator(candidate: Path, incumbent: Path, golden: Path, *, system_pro
                    min_preference_confidence: float = 0.0,
                    degeneration: DegenerationCheck | None = None) -> GateReport:
     """Score both models on the golden set and decide; the report is written into `candidate`."""
-    from interplay.plugins.onnx_generator.generator import load_tokenizer
+    from interplay.plugins.onnx_generator import load_tokenizer
 
     cand_dir, inc_dir = variant_for(candidate, precision), variant_for(incumbent, precision)
     examples = golden_examples(golden, load_tokenizer(cand_dir), system_prompt)

@@ -16,6 +16,7 @@ from typing import Any
 
 from interplay.core import InterplayError
 from interplay.core import model_registry as registry
+from interplay.core.plugins import plugin_model_root
 
 from .gate import GateReport
 from .train import seeded
@@ -41,12 +42,12 @@ def check_inputs(config: Any, job: NluJob) -> Path:
 
     Returns the served model's directory (the incumbent).
     """
-    from interplay.plugins.nlu.manifest import read_manifest
+    from interplay.core.model_dir import read_manifest
 
     if not job.unlabeled.is_file():
         raise InterplayError(f"{job.unlabeled.parent} has no {job.unlabeled.name}: pass --dataset a "
                              "directory written by `interplay data export`, or run the export again")
-    root = registry.model_root(config, job.kind)
+    root = plugin_model_root(config, job.kind)
     incumbent = registry.current_path(root) or root
     try:
         read_manifest(incumbent)
@@ -59,7 +60,7 @@ def check_inputs(config: Any, job: NluJob) -> Path:
 
 def accuracy(model_dir: Path, examples: list[Any], threads: int = 1) -> float:
     """Share of golden examples the runtime classifier labels right (out-of-scope rejection included)."""
-    from interplay.plugins.nlu.classifier import OnnxTextClassifier
+    from interplay.plugins.nlu import OnnxTextClassifier
 
     classifier = OnnxTextClassifier(model_dir, threads=threads, device="cpu")
     right = 0
@@ -120,7 +121,7 @@ def retrain_nlu(config: Any, job: NluJob, *, promote: bool = True) -> tuple[Path
     from interplay.trainer.classifier.defaults import DEFAULTS, data_file
 
     incumbent = check_inputs(config, job)
-    root = registry.model_root(config, job.kind)
+    root = plugin_model_root(config, job.kind)
     version = train_candidate(config, job, new_version_dir(root))
     golden = job.golden or data_file(DEFAULTS[job.kind].data, "test")
     report = gate_classifier(version, incumbent, golden, job)

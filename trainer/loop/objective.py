@@ -15,13 +15,18 @@ feedback give. As in the paper and TRL's `KTOTrainer`:
 
 The reference is the model training starts from (the one served now); its log-probabilities,
 matched and mismatched, are computed once before the first step. The supervised part (mean
-per-token NLL of good replies) is what moves a small model quickly; the KTO part keeps it close
-to the reference on everything else. Only reply positions go through the LM head: on a 49k-token
+per-token NLL of good replies) is what moves a small model quickly; KTO adds the disliked
+replies. A third part, `token_kl`, holds every reply token's next-token distribution near the
+starting model's (KL(start || policy), summed per reply): KTO's summed log-ratio moves every
+token of a rated reply where the rule cared about a few, and on SmolLM2 that drift is what raised
+golden perplexity. Only reply positions go
+through the LM head: on a 49k-token
 vocabulary it is a fifth of the model's compute, and prompts are half of each sequence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,17 +80,47 @@ def mismatched(batch: list[TokenizedExample]) -> list[list[int]]:
     return [batch[i - 1].reply for i in range(len(batch))] if len(batch) > 1 else [batch[0].reply]
 
 
-def reply_logps(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per example: summed log-probability of the reply tokens, and how many there are."""
+def reply_distributions(model: Any, batch: dict[str, torch.Tensor]
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-softmax over the vocabulary at every reply position [positions, vocab], each
+    position's example index, and the token that came next (what the position predicts)."""
     device = next(model.parameters()).device
     ids = batch["input_ids"].to(device)
     hidden = model.get_decoder()(input_ids=ids, attention_mask=batch["attention_mask"].to(device))[0]
     scored = batch["scored"][:, 1:].to(device)  # position t predicts token t + 1
     rows, cols = scored.nonzero(as_tuple=True)
     logits = model.get_output_embeddings()(hidden[rows, cols]).float()
-    picked = torch.gather(F.log_softmax(logits, dim=-1), 1, ids[rows, cols + 1].unsqueeze(-1)).squeeze(-1)
-    total = torch.zeros(ids.shape[0], device=device, dtype=picked.dtype).index_add(0, rows, picked)
-    return total.cpu(), scored.sum(dim=1).clamp(min=1).cpu()
+    return F.log_softmax(logits, dim=-1), rows, ids[rows, cols + 1]
+
+
+def reply_logps(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per example: summed log-probability of the reply tokens, and how many there are."""
+    return _summed(*reply_distributions(model, batch), batch)
+
+
+def _summed(logp: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor, batch: dict[str, torch.Tensor]
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    picked = torch.gather(logp, 1, targets.unsqueeze(-1)).squeeze(-1)
+    count = batch["scored"][:, 1:].sum(dim=1).clamp(min=1)
+    total = torch.zeros(len(count), device=picked.device, dtype=picked.dtype).index_add(0, rows, picked)
+    return total.cpu(), count
+
+
+def token_kl(policy: torch.Tensor, start: torch.Tensor, replies: int) -> torch.Tensor:
+    """KL(start || policy) at each reply position, summed over each reply, averaged over the replies.
+
+    Both are log-softmax rows [positions, vocab] over the `replies` replies of a batch.
+    The anchor that keeps the model near the one it started from on *every* reply token: KTO sees
+    only each reply's summed log-ratio, so it pushes a disliked reply's every token down (and a
+    liked one's up) where the rule cared about a few; on SmolLM2 that drift is what raised golden
+    perplexity. This direction is the one the gate measures: the rise in the negative
+    log-likelihood of what the starting model says (its own samples) is KL(start || policy). Summed
+    per reply, it has the scale of KTO's summed log-ratios, so `kl_weight = 1` weighs them alike.
+    """
+    if policy.numel() == 0:
+        return policy.sum()
+    per_position = (start.exp() * (start - policy)).sum(-1)
+    return per_position.sum() / max(replies, 1)
 
 
 def kto_loss(policy: torch.Tensor, reference: torch.Tensor, kl: torch.Tensor, good: torch.Tensor,
@@ -114,13 +149,18 @@ class Reference:
 
 
 def batch_loss(model: Any, examples: list[TokenizedExample], pad_id: int, reference: Reference, *,
-               kto_weight: float, beta: float, weights: Weights) -> tuple[torch.Tensor, dict[str, float]]:
-    """SFT on the good replies + kto_weight x KTO on all; returns the loss and its parts.
+               kto_weight: float, beta: float, weights: Weights, kl_weight: float = 0.0,
+               anchor: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None = None
+               ) -> tuple[torch.Tensor, dict[str, float]]:
+    """SFT on the good replies + kto_weight x KTO on all + kl_weight x token KL to the start;
+    returns the loss and its parts.
 
-    `reference` holds this batch's rows, built with the same `mismatched` pairing.
+    `reference` holds this batch's rows, built with the same `mismatched` pairing; `anchor` gives
+    the starting model's log-softmax at the reply positions (the adapter switched off).
     """
     batch = collate(examples, pad_id)
-    total, count = reply_logps(model, batch)
+    logp, rows, targets = reply_distributions(model, batch)
+    total, count = _summed(logp, rows, targets, batch)
     sft = sft_loss(total / count, batch["good"], batch["weight"])
     kto = torch.zeros(())
     if kto_weight > 0:
@@ -128,8 +168,13 @@ def batch_loss(model: Any, examples: list[TokenizedExample], pad_id: int, refere
             kl_policy, _ = reply_logps(model, collate(examples, pad_id, mismatched(examples)))
         kto = kto_loss(total, reference.matched, kl_policy - reference.mismatched, batch["good"],
                        batch["weight"], beta, weights)
-    loss = sft + kto_weight * kto if batch["good"].any() else kto_weight * kto
-    return loss, {"loss": loss.item(), "sft": sft.item(), "kto": kto.item()}
+    kl = torch.zeros(())
+    if kl_weight > 0 and anchor is not None:
+        with torch.no_grad():
+            start = anchor(batch)
+        kl = token_kl(logp, start, len(examples)).cpu()
+    loss = (sft if batch["good"].any() else 0.0) + kto_weight * kto + kl_weight * kl
+    return loss, {"loss": loss.item(), "sft": sft.item(), "kto": kto.item(), "kl": kl.item()}
 
 
 @torch.no_grad()

@@ -13,6 +13,7 @@ from typing import Any
 
 from interplay.core import InterplayError
 from interplay.core import model_registry as registry
+from interplay.core.plugins import plugin_model_root
 from interplay.core.store import ConversationStore
 from interplay.plugins.onnx_generator import model_dir as layout
 from interplay.trainer.datasets.export import GOLDEN, ExportOptions, export_dataset, latest
@@ -76,8 +77,7 @@ def prune(root: Path, data: dict[str, Any], keep: int) -> None:
 
 def degeneration_check(config: Any, root: Path) -> DegenerationCheck:
     """Sample as the bot does (its `[plugins.onnx]` sampling), seeded, with the gate's token limit."""
-    from interplay.plugins.onnx_generator.sampling import SamplingParams
-    from interplay.plugins.onnx_generator.settings import OnnxGeneratorSettings
+    from interplay.plugins.onnx_generator import OnnxGeneratorSettings, SamplingParams
 
     known = OnnxGeneratorSettings.model_fields
     table = {k: v for k, v in config.plugin_table(GENERATOR).items() if k in known}
@@ -112,7 +112,7 @@ async def run_iteration(config: Any, store: ConversationStore, options: TrainOpt
     if not (golden / "golden.jsonl").is_file():
         result.skipped = "no golden set yet: the held-out conversations have too few rated replies"
         return result
-    root = registry.model_root(config, GENERATOR)
+    root = plugin_model_root(config, GENERATOR)
     clock = time.perf_counter()
     result.version = await asyncio.to_thread(train_generator, config, result.dataset, options, root=root,
                                              loaded=loaded)

@@ -26,6 +26,7 @@ from typing import Any
 
 from interplay.core import InterplayError, ModelError
 from interplay.core import model_registry as registry
+from interplay.core.plugins import plugin_model_root
 from interplay.plugins.onnx_generator import model_dir as layout
 
 from .examples import TokenizedExample, load_rows, system_prompt_of, tokenize
@@ -42,11 +43,12 @@ class TrainOptions:
     method: str = "lora"
     epochs: int = 1
     max_steps: int | None = None
-    learning_rate: float = 2e-4
+    learning_rate: float = 4e-4
     warmup: float = 0.1  # share of the steps with a linear warm-up; a cosine decay to 0 follows
     batch_size: int = 8
     kto_weight: float = 1.0
     kto_beta: float = 0.1
+    kl_weight: float = 1.0  # token KL to the starting model on every reply position (objective.py)
     lora_rank: int = 16
     min_weight: float = 0.25
     variants: tuple[str, ...] = ()  # () = only the precision the bot serves
@@ -59,7 +61,7 @@ class TrainOptions:
     def from_config(cls, config: Any, **overrides: Any) -> TrainOptions:
         loop = config.loop
         keys = ("method", "epochs", "max_steps", "learning_rate", "warmup", "batch_size", "kto_weight",
-                "kto_beta", "lora_rank", "min_weight", "threads", "from_served")
+                "kto_beta", "kl_weight", "lora_rank", "min_weight", "threads", "from_served")
         values = {k: getattr(loop, k) for k in keys}
         values["variants"] = tuple(loop.variants)
         values["precision"] = loop.train_precision
@@ -156,6 +158,7 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
     schedule = get_cosine_schedule_with_warmup(optimizer, int(options.warmup * total), total)
     rng = random.Random(options.seed)
     steps, history = 0, []
+    anchor = _anchor(model) if options.kl_weight > 0 else None
     model.train()
     with tqdm(total=total, desc="train generator", unit="step") as bar:
         while steps < total:
@@ -164,7 +167,8 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
             for b in order[: total - steps]:
                 with cast():
                     loss, parts = batch_loss(model, batches[b], pad_id, reference[b], weights=weights,
-                                             kto_weight=options.kto_weight, beta=options.kto_beta)
+                                             kto_weight=options.kto_weight, beta=options.kto_beta,
+                                             kl_weight=options.kl_weight, anchor=anchor)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -179,6 +183,24 @@ def fit(model: Any, examples: list[TokenizedExample], pad_id: int, options: Trai
             "first": history[:1], "last": history[-1:], "examples": len(examples),
             "weights": asdict(weights), "autocast": str(dtype).replace("torch.", "") if dtype else "fp32",
             "device": device}
+
+
+def _anchor(model: Any) -> Any:
+    """The starting model's reply distributions for the KL term: the LoRA adapter switched off
+    (no second copy of the weights), or a frozen copy when every weight trains."""
+    from .objective import reply_distributions as distributions
+
+    if hasattr(model, "disable_adapter"):
+        def through_base(batch: Any) -> Any:
+            with model.disable_adapter():
+                return distributions(model, batch)[0]
+        return through_base
+    import copy
+
+    frozen = copy.deepcopy(model).eval()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return lambda batch: distributions(frozen, batch)[0]
 
 
 @contextmanager
@@ -232,7 +254,7 @@ class Start:
 
 
 def starting_point(config: Any, root: Path, options: TrainOptions) -> Start:
-    from interplay.plugins.onnx_generator.session import cuda_usable
+    from interplay.core.model_dir import cuda_usable
 
     precision = layout.choose_precision(str(config.plugin_table(GENERATOR).get("precision", "auto")),
                                         cuda=cuda_usable())
@@ -256,7 +278,7 @@ def train_generator(config: Any, dataset: Path, options: TrainOptions, *, root: 
     """Fine-tune on `dataset`, export the served variant into a new version directory; returns it."""
     import torch
 
-    root = root or registry.model_root(config, GENERATOR)
+    root = root or plugin_model_root(config, GENERATOR)
     start = starting_point(config, root, options)
     rows = _select(load_rows(dataset / "feedback.jsonl"), options.min_weight, start.served_version)
     if not any(r["label"] for r in rows):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interplay.plugins.entities.spans import Span
+from interplay.plugins.entities import Span
 
 from ..classifier.data import DataFileError, _jsonl_rows, _read_text, _suffixes
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from interplay.plugins.entities.spans import Span, decode, word_tags, words
-from interplay.plugins.nlu.classifier import softmax
+from interplay.plugins.entities import Span, decode, word_tags, words
+from interplay.plugins.nlu import softmax
 
 from ..classifier.batches import ordered_batches
 from .data import TaggedExample

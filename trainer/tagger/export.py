@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 from interplay.core import ModelError
 from interplay.core.model_dir import ModelManifest, ParityCheck
-from interplay.plugins.entities.spans import Span, decode, words
-from interplay.plugins.entities.tagger import OnnxTokenTagger
-from interplay.plugins.nlu.classifier import softmax
+from interplay.plugins.entities import OnnxTokenTagger, Span, decode, words
+from interplay.plugins.nlu import softmax
 
 from ..classifier.export import (
     FP32_LOGIT_TOLERANCE,

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 from interplay.core import ModelError
-from interplay.plugins.entities.spans import IGNORE, token_label_ids
+from interplay.plugins.entities import IGNORE, token_label_ids
 
 from .data import TaggedExample
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from interplay.core.model_dir import ModelManifest
-from interplay.plugins.entities.spans import Span, bio_labels
+from interplay.plugins.entities import Span, bio_labels
 
 from ..classifier.config import TrainConfig
 from ..classifier.encoder import resolve_base

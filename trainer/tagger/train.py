@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from interplay.plugins.entities.spans import IGNORE
+from interplay.plugins.entities import IGNORE
 
 from ..classifier.config import TrainConfig
 from ..classifier.train import EpochRecord, Trainer

@@ -39,6 +39,7 @@ class StandInIntent(Analyzer):
     """GetWeather for texts that mention weather words, PlayMusic otherwise (unsure unless it says play)."""
 
     name = "intent"
+    provides = "intent"
     Settings: ClassVar[type[PluginSettings]] = PluginSettings
 
     async def analyze(self, message: Message) -> Annotation:
@@ -144,6 +145,7 @@ class SureMusic(Analyzer):
     """A confident PlayMusic for 'play ...', GetWeather for weather words, nothing otherwise."""
 
     name = "intent"
+    provides = "intent"
     Settings: ClassVar[type[PluginSettings]] = PluginSettings
 
     async def analyze(self, message: Message) -> Annotation | None:

@@ -84,3 +84,71 @@ def test_the_preference_test_tells_a_learned_preference_from_noise() -> None:
     noise = [v + rng.gauss(0, 0.1) for v in incumbent]  # changed, but not towards what people liked
     assert preference_test(noise, incumbent, good)[1] > 0.05
     assert preference_test(incumbent, incumbent, good) == (0.0, 1.0)  # unchanged: p = 1
+
+
+def test_token_kl_is_zero_for_the_same_distribution_and_matches_torch() -> None:
+    from interplay.trainer.loop.objective import token_kl
+
+    torch.manual_seed(0)
+    p = torch.log_softmax(torch.randn(5, 11), -1)
+    q = torch.log_softmax(torch.randn(5, 11), -1)
+    assert token_kl(p, p, 2).item() == pytest.approx(0.0, abs=1e-6)
+    # KL(start || policy) summed over positions, per reply: torch's kl_div(input=policy, target=start)
+    expected = torch.nn.functional.kl_div(p, q, log_target=True, reduction="sum") / 2
+    assert token_kl(p, q, 2).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert token_kl(p, q, 2).item() > 0
+
+
+def _tiny_training(kl_weight: float, steps: int = 30) -> tuple[float, float]:
+    """Train a tiny model on a few 'good' replies; return (KL from the start on other replies,
+    NLL of the trained replies). The KL is measured where nothing rewarded a change."""
+    from interplay.trainer.lm.tiny import tiny_llama
+    from interplay.trainer.loop.objective import Reference, batch_loss, reply_distributions, token_kl
+    from interplay.trainer.loop.simulate import _tiny_tokenizer
+    from interplay.trainer.loop.train import _anchor, with_lora
+
+    tokenizer = _tiny_tokenizer(["hello there", "how are you"])
+    torch.manual_seed(0)
+    model = with_lora(tiny_llama(tokenizer, seed=1), 8)
+    good = [example([5, 6, 7], [8, 9, 10, 11]), example([5, 7], [8, 9, 10, 12])]
+    other = collate([example([6, 5], [13, 14, 15, 16]), example([7, 7, 6], [16, 15, 14])], 0)
+    with torch.no_grad():
+        start = reply_distributions(model, other)[0]
+    anchor = _anchor(model)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
+    ref = Reference(torch.zeros(2), torch.zeros(2))
+    for _ in range(steps):
+        loss, _ = batch_loss(model, good, 0, ref, kto_weight=0.0, beta=0.1, weights=Weights(),
+                                 kl_weight=kl_weight, anchor=anchor)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        drift = token_kl(reply_distributions(model, other)[0], start, 2).item()
+        total, count = reply_logps(model, collate(good, 0))
+    return drift, float(-(total / count).mean())
+
+
+def test_the_kl_anchor_starts_at_zero_through_the_switched_off_adapter() -> None:
+    from interplay.trainer.lm.tiny import tiny_llama
+    from interplay.trainer.loop.objective import Reference, batch_loss
+    from interplay.trainer.loop.simulate import _tiny_tokenizer
+    from interplay.trainer.loop.train import _anchor, with_lora
+
+    tokenizer = _tiny_tokenizer(["hello there", "how are you"])
+    model = with_lora(tiny_llama(tokenizer, seed=1), 8)
+    batch = [example([5, 6, 7], [8, 9, 10, 11], good=True), example([5, 7], [8, 12], good=False)]
+    _, parts = batch_loss(model, batch, 0, Reference(torch.zeros(2), torch.zeros(2)), kto_weight=0.0,
+                          beta=0.1, weights=Weights(), kl_weight=1.0,
+                          anchor=_anchor(model))
+    assert parts["kl"] == pytest.approx(0.0, abs=1e-6)  # LoRA starts as the identity
+
+
+def test_the_kl_anchor_holds_back_drift_while_the_liked_replies_are_still_learned() -> None:
+    """Without the anchor, fitting a few liked replies moves the model everywhere else too."""
+    free_drift, free_nll = _tiny_training(kl_weight=0.0)
+    held_drift, held_nll = _tiny_training(kl_weight=1.0)
+    _, untrained_nll = _tiny_training(kl_weight=0.0, steps=0)
+    assert held_drift < 0.5 * free_drift
+    assert held_nll < 0.7 * untrained_nll  # the liked replies were still learned
+    assert free_nll <= held_nll
