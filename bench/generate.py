@@ -1,9 +1,10 @@
-"""Generation speed and quality: PyTorch eager vs Interplay ONNX fp32 vs ONNX int8 (and CUDA fp16).
+"""Generation speed and quality: PyTorch eager vs Interplay ONNX fp32, int8, int4 (and CUDA fp16).
 
 Same prompts, same machine, one run. Each backend runs in its own subprocess so its peak memory
 is its own. For 1, 4 and 16 concurrent conversations it reports time to first token (p50/p95),
-decode tokens/s per stream and aggregate tokens/s; then int8 vs fp32 reply perplexity on
-DailyDialog validation replies (read from ../shared/data, never copied into the repository).
+decode tokens/s per stream and aggregate tokens/s; then int8 (and int4, when prepared) vs fp32
+reply perplexity on DailyDialog validation replies (read from ../shared/data, never copied into
+the repository).
 
     python bench/generate.py            # about 10 minutes on 2 cores
     python bench/generate.py --quick    # about 3 minutes
@@ -61,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, help="new tokens per reply (default 64, quick 24)")
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated conversation counts")
     parser.add_argument("--backends", default="auto",
-                        help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, torch-cuda, "
+                        help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, onnx-int4, torch-cuda, "
                              "onnx-cuda-fp16; empty for perplexity only")
     parser.add_argument("--ppl-replies", type=int, help="DailyDialog replies for perplexity (default 200)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="DailyDialog validation JSONL")
@@ -200,10 +201,18 @@ def perplexity_worker(args: argparse.Namespace) -> dict[str, Any]:
     root = generator_root(args)
     examples = dialogue_examples(args.data, load_tokenizer(root / "fp32"), limit=args.ppl_replies)
     result: dict[str, Any] = {"replies": len(examples), "tokens": sum(len(e.reply) for e in examples)}
-    for precision in ("fp32", "int8"):
+    for precision in perplexity_precisions(root):
+        watch = conditions.Conditions()
         result[precision] = perplexity(DecoderSession(root / precision / "model.onnx"), examples)
-    result["int8_vs_fp32"] = result["int8"] / result["fp32"] - 1
+        result[f"{precision}_conditions"] = watch.finish()
+        if precision != "fp32":
+            result[f"{precision}_vs_fp32"] = result[precision] / result["fp32"] - 1
     return result
+
+
+def perplexity_precisions(root: Path) -> list[str]:
+    """fp32 (the reference) and every CPU quantization prepared beside it (int4 is optional)."""
+    return ["fp32"] + [p for p in ("int8", "int4") if (root / p / "model.onnx").is_file()]
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -226,6 +235,8 @@ def pick_backends(args: argparse.Namespace) -> list[str]:
     if args.backends != "auto":
         return [b for b in args.backends.split(",") if b]  # "" = perplexity only
     backends = ["torch-cpu", "onnx-fp32", "onnx-int8"]
+    if (generator_root(args) / "int4" / "model.onnx").is_file():
+        backends.append("onnx-int4")
     from interplay.plugins.onnx_generator.session import cuda_usable
 
     if cuda_usable():
@@ -289,10 +300,18 @@ def summary(report: dict[str, Any], levels: list[int]) -> dict[str, Any]:
         out["int8_ttft_p50_ms_single"] = int8[one]["ttft_p50_ms"]
     except KeyError:
         pass
+    if "onnx-int4" in b and "onnx-int8" in b:
+        try:
+            out["int4_vs_int8_decode_ratio"] = (b["onnx-int4"]["levels"][one]["decode_tok_s_per_stream"]
+                                                / b["onnx-int8"]["levels"][one]["decode_tok_s_per_stream"])
+        except KeyError:
+            pass
     ppl = report.get("perplexity", {})
-    if "int8_vs_fp32" in ppl:
-        out["perplexity_fp32"], out["perplexity_int8"] = ppl["fp32"], ppl["int8"]
-        out["perplexity_int8_vs_fp32"] = ppl["int8_vs_fp32"]
+    for precision in ("fp32", "int8", "int4"):
+        if precision in ppl:
+            out[f"perplexity_{precision}"] = ppl[precision]
+        if f"{precision}_vs_fp32" in ppl:
+            out[f"perplexity_{precision}_vs_fp32"] = ppl[f"{precision}_vs_fp32"]
     return out
 
 
