@@ -1,15 +1,18 @@
-"""Generation speed and quality: PyTorch eager vs Interplay ONNX fp32 vs ONNX int8 (and CUDA fp16).
+"""Generation speed and quality: PyTorch eager vs Interplay ONNX fp32, int8, int4 (and CUDA fp16).
 
 Same prompts, same machine, one run. Each backend runs in its own subprocess so its peak memory
 is its own. For 1, 4 and 16 concurrent conversations it reports time to first token (p50/p95),
-decode tokens/s per stream and aggregate tokens/s; then int8 vs fp32 reply perplexity on
-DailyDialog validation replies (read from ../shared/data, never copied into the repository).
+decode tokens/s per stream and aggregate tokens/s; then int8 (and int4, when prepared) vs fp32
+reply perplexity on DailyDialog validation replies (read from ../shared/data, never copied into
+the repository).
 
     python bench/generate.py            # about 10 minutes on 2 cores
     python bench/generate.py --quick    # about 3 minutes
 
 Needs a prepared generator (`interplay models prepare`) and, for the PyTorch baseline, torch.
 Every reply is forced to the same length (stop tokens ignored) so backends do equal work.
+Each backend's row records the load average before and after it and the CPU other processes
+used meanwhile (bench/conditions.py); rows taken under load say so in the table and the JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import conditions  # bench/ is not a package: its sibling module, by path
 
 RESULTS = Path(__file__).parent / "results" / "generate.json"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dailydialog" / "validation.jsonl"
@@ -56,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, help="new tokens per reply (default 64, quick 24)")
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated conversation counts")
     parser.add_argument("--backends", default="auto",
-                        help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, torch-cuda, "
+                        help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, onnx-int4, torch-cuda, "
                              "onnx-cuda-fp16; empty for perplexity only")
     parser.add_argument("--ppl-replies", type=int, help="DailyDialog replies for perplexity (default 200)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="DailyDialog validation JSONL")
@@ -195,10 +201,18 @@ def perplexity_worker(args: argparse.Namespace) -> dict[str, Any]:
     root = generator_root(args)
     examples = dialogue_examples(args.data, load_tokenizer(root / "fp32"), limit=args.ppl_replies)
     result: dict[str, Any] = {"replies": len(examples), "tokens": sum(len(e.reply) for e in examples)}
-    for precision in ("fp32", "int8"):
+    for precision in perplexity_precisions(root):
+        watch = conditions.Conditions()
         result[precision] = perplexity(DecoderSession(root / precision / "model.onnx"), examples)
-    result["int8_vs_fp32"] = result["int8"] / result["fp32"] - 1
+        result[f"{precision}_conditions"] = watch.finish()
+        if precision != "fp32":
+            result[f"{precision}_vs_fp32"] = result[precision] / result["fp32"] - 1
     return result
+
+
+def perplexity_precisions(root: Path) -> list[str]:
+    """fp32 (the reference) and every CPU quantization prepared beside it (int4 is optional)."""
+    return ["fp32"] + [p for p in ("int8", "int4") if (root / p / "model.onnx").is_file()]
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -221,6 +235,8 @@ def pick_backends(args: argparse.Namespace) -> list[str]:
     if args.backends != "auto":
         return [b for b in args.backends.split(",") if b]  # "" = perplexity only
     backends = ["torch-cpu", "onnx-fp32", "onnx-int8"]
+    if (generator_root(args) / "int4" / "model.onnx").is_file():
+        backends.append("onnx-int4")
     from interplay.plugins.onnx_generator.session import cuda_usable
 
     if cuda_usable():
@@ -230,20 +246,22 @@ def pick_backends(args: argparse.Namespace) -> list[str]:
 
 def spawn(args: argparse.Namespace, worker: str, argv: list[str]) -> dict[str, Any]:
     print(f"... {worker}", file=sys.stderr, flush=True)
-    began = time.perf_counter()
+    began, watch = time.perf_counter(), conditions.Conditions()
     command = [sys.executable, __file__, *argv, "--worker", worker]
     proc = subprocess.run(command, capture_output=True, text=True)
+    measured = watch.finish()
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result = json.loads(line[7:])
             result["seconds"] = time.perf_counter() - began
+            result["conditions"] = measured
             return result
-    return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-5:]}
+    return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-5:], "conditions": measured}
 
 
 def print_table(report: dict[str, Any]) -> None:
     header = (f"{'backend':<16}{'conc':>5}{'TTFT p50':>10}{'TTFT p95':>10}{'tok/s/str':>11}"
-              f"{'agg tok/s':>11}{'RSS MiB':>9}")
+              f"{'agg tok/s':>11}{'RSS MiB':>9}  {'load before/after':<18}{'conditions'}")
     print(header + "\n" + "-" * len(header))
     for name, result in report["backends"].items():
         if "error" in result:
@@ -251,9 +269,24 @@ def print_table(report: dict[str, Any]) -> None:
             continue
         for level, r in result["levels"].items():
             print(f"{name:<16}{level:>5}{r['ttft_p50_ms']:>9.0f}m{r['ttft_p95_ms']:>9.0f}m"
-                  f"{r['decode_tok_s_per_stream']:>11.1f}{r['aggregate_tok_s']:>11.1f}{result['peak_rss_mib']:>9.0f}")
+                  f"{r['decode_tok_s_per_stream']:>11.1f}{r['aggregate_tok_s']:>11.1f}{result['peak_rss_mib']:>9.0f}"
+                  f"  {row_conditions(result.get('conditions'))}")
     for key, value in report["summary"].items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    verdict = report["conditions"]
+    if verdict["under_load"]:
+        print("UNDER LOAD: these are not idle figures (" + "; ".join(verdict["why_under_load"]) + ")")
+    else:
+        print("idle: load average and other processes' CPU stayed under the limits for every row")
+
+
+def row_conditions(c: dict[str, Any] | None) -> str:
+    if not c:
+        return ""
+    load = f"{c['load_average_before'][0]:.2f}/{c['load_average_after'][0]:.2f}"
+    others = c["other_processes_cores"]
+    state = "UNDER LOAD" if c["under_load"] else "idle"
+    return f"{load:<18}{state}" + (f" (others {others:.2f} cores)" if others is not None else "")
 
 
 def summary(report: dict[str, Any], levels: list[int]) -> dict[str, Any]:
@@ -267,10 +300,18 @@ def summary(report: dict[str, Any], levels: list[int]) -> dict[str, Any]:
         out["int8_ttft_p50_ms_single"] = int8[one]["ttft_p50_ms"]
     except KeyError:
         pass
+    if "onnx-int4" in b and "onnx-int8" in b:
+        try:
+            out["int4_vs_int8_decode_ratio"] = (b["onnx-int4"]["levels"][one]["decode_tok_s_per_stream"]
+                                                / b["onnx-int8"]["levels"][one]["decode_tok_s_per_stream"])
+        except KeyError:
+            pass
     ppl = report.get("perplexity", {})
-    if "int8_vs_fp32" in ppl:
-        out["perplexity_fp32"], out["perplexity_int8"] = ppl["fp32"], ppl["int8"]
-        out["perplexity_int8_vs_fp32"] = ppl["int8_vs_fp32"]
+    for precision in ("fp32", "int8", "int4"):
+        if precision in ppl:
+            out[f"perplexity_{precision}"] = ppl[precision]
+        if f"{precision}_vs_fp32" in ppl:
+            out[f"perplexity_{precision}_vs_fp32"] = ppl[f"{precision}_vs_fp32"]
     return out
 
 
@@ -283,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
                    "--ppl-replies", str(args.ppl_replies), "--data", str(args.data)]
     passthrough += ["--quick"] if args.quick else []
     passthrough += ["--models-dir", str(args.models_dir)] if args.models_dir else []
+    before = conditions.load_average()
     report: dict[str, Any] = {
         "bench": "generate", "args": {k: str(v) for k, v in vars(args).items() if k != "worker"},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
@@ -292,6 +334,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     report["perplexity"] = spawn(args, "perplexity", passthrough) if args.ppl_replies else {}
     report["summary"] = summary(report, args.levels)
+    parts = [b["conditions"] for b in report["backends"].values()]
+    report["conditions"] = {"load_average_before": before, "load_average_after": conditions.load_average(),
+                            "cpus": conditions.cpus(), **conditions.combine(parts)}
+    report["summary"]["under_load"] = report["conditions"]["under_load"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)

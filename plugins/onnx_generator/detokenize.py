@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# a sentence is closed by . ! ? or … (optionally followed by closing quotes or brackets)
+_CLOSED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s*$")
+_LIST_MARKER = re.compile(r"\n\s*\d{1,3}[.)]\s*$")  # "2." opening a numbered item closes nothing
 
 
 class IncrementalDetokenizer:
@@ -68,3 +73,35 @@ def _longest_stop_prefix_suffix(text: str, stops: tuple[str, ...]) -> int:
                 best = n
                 break
     return best
+
+
+class SentenceEnd:
+    """Past `after` tokens, says when a reply can end: the text so far closes a sentence.
+
+    Fed each text delta as it is released, it answers *before* the delta is shown, so the reply
+    ends with the closed sentence and the next one is never begun. `after=0` never ends a reply.
+    "3." followed by "5" is not a sentence end: the next delta must begin with whitespace, or the
+    closed text must already end with it; nor is a numbered item's "2." at the start of a line.
+    """
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.tokens = 0
+        self._tail = ""  # the last characters shown
+
+    def count(self) -> None:
+        """One more generated token (whether or not it released text)."""
+        self.tokens += 1
+
+    def ends_before(self, text: str) -> bool:
+        """True when the reply should end instead of showing `text`; otherwise records it as shown."""
+        tail = self._tail
+        if self.after and self.tokens > self.after and self._closes(tail):
+            if tail[-1:].isspace() or text[:1].isspace():
+                return True
+        self._tail = (tail + text)[-24:]
+        return False
+
+    @staticmethod
+    def _closes(tail: str) -> bool:
+        return bool(_CLOSED.search(tail)) and not _LIST_MARKER.search(tail)

@@ -13,7 +13,7 @@ from interplay.core import Conversation, Generator, ModelError, ModelHome, Plugi
 from interplay.core.model_dir import choose_device
 
 from . import model_dir
-from .detokenize import IncrementalDetokenizer
+from .detokenize import IncrementalDetokenizer, SentenceEnd
 from .engine import FINISH, BatchEngine, Request
 from .prompting import PromptBuilder, PromptPolicy
 from .sampling import SamplingParams
@@ -72,8 +72,9 @@ class OnnxGenerator(Generator[OnnxGeneratorSettings]):
         # the reply keeps room for max_new_tokens, but never more than half the context
         reserve = min(s.max_new_tokens, context // 2)
         self.prompts = PromptBuilder(self.tokenizer, policy, budget=context - reserve)
-        self.engine = BatchEngine(session, self.model.stop_token_ids, max_batch=s.max_batch,
-                                  context_length=context)
+        # a reply ends at the template's end-of-turn token even where the manifest does not list it
+        stop = self.model.stop_token_ids | self.tokenizer.end_of_turn_ids()
+        self.engine = BatchEngine(session, stop, max_batch=s.max_batch, context_length=context)
         self.engine.start()
         log.info("onnx generator: %s on %s (%s)", self.model.version, device, self.model.path)
 
@@ -93,14 +94,24 @@ class OnnxGenerator(Generator[OnnxGeneratorSettings]):
         if self.prompts is None:
             raise ModelError("the onnx generator is not started")
         prompt_ids = await asyncio.to_thread(self.prompts.build, conversation)
-        async for delta in self.stream_ids(prompt_ids, self.sampling()):
+        wrap_up = self.settings.wrap_up_tokens
+        async for delta in self.stream_ids(prompt_ids, self.sampling(), wrap_up=wrap_up):
             yield delta
 
-    async def stream_ids(self, prompt_ids: list[int], params: SamplingParams) -> AsyncIterator[str]:
-        """Text deltas for a tokenised prompt. Closing the iterator cancels the request."""
+    async def stream_ids(self, prompt_ids: list[int], params: SamplingParams, *,
+                         wrap_up: int = 0) -> AsyncIterator[str]:
+        """Text deltas for a tokenised prompt. Closing the iterator cancels the request.
+
+        With `wrap_up`, a reply longer than that many tokens ends at the next sentence end.
+        """
         detok = IncrementalDetokenizer(self.tokenizer, params.stop)
+        ending = SentenceEnd(wrap_up)
         async for token in self.tokens(prompt_ids, params):
+            ending.count()
             text = detok.push(token)
+            if text and ending.ends_before(text):
+                self.last_finish = "sentence_end"
+                return
             if text:
                 yield text
             if detok.stopped:

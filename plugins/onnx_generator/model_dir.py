@@ -3,7 +3,7 @@
 Layout written by `interplay models prepare` (and by `interplay.trainer.lm.export`):
 
     <models_dir>/generator/            the generator root
-        fp32/  int8/  fp16/            one complete model directory per precision
+        fp32/  int8/  int4/  fp16/     one complete model directory per precision
             model.onnx [+ model.onnx_data]   ONNX decoder with KV cache (Optimum layout)
             tokenizer.json, tokenizer_config.json, special_tokens_map.json, config.json
             manifest.json              kind, precision, source, sha256 of every file, parity, ...
@@ -21,7 +21,7 @@ from interplay.core import ModelError
 from interplay.core.model_dir import MANIFEST, check_files, file_sha256, load_manifest
 
 MANIFEST_FORMAT = 1
-PRECISIONS = ("fp32", "int8", "fp16")
+PRECISIONS = ("fp32", "int8", "int4", "fp16")
 PREPARE_HINT = "run `interplay models prepare` (or `--force` to rebuild)"
 
 

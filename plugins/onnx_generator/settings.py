@@ -8,8 +8,11 @@ from typing import Literal
 from interplay.core import PluginSettings
 from pydantic import Field
 
+# Plain on purpose: close to the prompt the default model was tuned with, and naming no place,
+# team or product. "A friendly assistant in a chat" once made SmolLM2 introduce itself as part
+# of "our online gaming community"; a small model fills any hinted setting with an invented one.
 DEFAULT_SYSTEM_PROMPT = (
-    "You are Interplay, a friendly assistant in a chat. Answer briefly, clearly and kindly."
+    "You are a helpful AI assistant. Reply to the user's last message directly, in a few short sentences."
 )
 DEFAULT_INSTRUCTIONS = {
     "sentiment": {
@@ -24,7 +27,7 @@ class OnnxGeneratorSettings(PluginSettings):
     # which model
     source: str | None = None  # for `models prepare`: a .gguf file, a local HF directory or a hub id
     model_dir: Path | None = None  # default: <models_dir>/generator (see model_dir.py for the layout)
-    precision: Literal["auto", "int8", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, int8 on CPU
+    precision: Literal["auto", "int8", "int4", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, int8 on CPU
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA only where it can really load
     threads: int | None = Field(None, ge=1)  # CPU intra-op threads; default: the cores we may use
     verify_sha256: bool = False  # hash every model file at start (slower start, catches bit rot)
@@ -37,7 +40,8 @@ class OnnxGeneratorSettings(PluginSettings):
     context_tokens: int = Field(2048, ge=64)  # prompt + reply must fit; oldest turns are dropped first
 
     # how tokens are chosen
-    max_new_tokens: int = Field(256, ge=1)
+    max_new_tokens: int = Field(160, ge=1)  # hard limit; a chat reply rarely needs more
+    wrap_up_tokens: int = Field(80, ge=0)  # past this many tokens a reply ends at a sentence end; 0 = off
     temperature: float = Field(0.7, ge=0.0)  # 0 = greedy
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     top_k: int = Field(50, ge=0)  # 0 = off

@@ -65,6 +65,24 @@ class ChatTokenizer:
         return self._template.render(messages=chat, add_generation_prompt=add_generation_prompt,
                                      **{k: v for k, v in self.special.items() if v is not None})
 
+    def end_of_turn_ids(self) -> set[int]:
+        """The special token the chat template closes an assistant turn with, if it has one.
+
+        `<|im_end|>` (ChatML), `<end_of_turn>` (Gemma), `<|eot_id|>` (Llama 3): read from the
+        template itself, so a reply ends there whatever the manifest's stop list says.
+        """
+        from jinja2 import TemplateError
+
+        mark = f"\ue000{secrets.token_hex(6)}\ue001"
+        chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": mark}]
+        try:
+            text = self.render(chat, add_generation_prompt=False)
+        except TemplateError:
+            return set()
+        after = text.split(mark, 1)[1].lstrip() if mark in text else ""
+        special = {t.content: i for i, t in self._tok.get_added_tokens_decoder().items() if t.special}
+        return {i for token, i in special.items() if after.startswith(token)}
+
     def apply_chat_template(self, chat: list[dict[str, str]], add_generation_prompt: bool = True,
                             tokenize: bool = True) -> Any:
         """Same call shape as transformers' method, so prompt code works with either tokenizer.

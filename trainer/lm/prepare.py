@@ -17,7 +17,7 @@ from . import export
 from .parity import ParityResult, check_parity, require_fp32_parity
 from .source import ModelSource, load_checkpoint, parse_source, stop_token_ids
 
-VARIANTS = ("fp32", "int8", "fp16")
+VARIANTS = ("fp32", "int8", "int4", "fp16")
 _TOOLS = ("transformers", "optimum-onnx", "onnx", "onnxruntime-gpu", "onnxruntime", "torch")
 
 
@@ -31,14 +31,26 @@ def generator_root(config: Any) -> Path:
     return home.root(config.models_dir)
 
 
-def prepare_generator(config: Any, *, force: bool = False) -> Path:
-    """Build the default generator unless a valid one is already there; returns its root."""
+def prepare_generator(config: Any, *, force: bool = False, variants: tuple[str, ...] = VARIANTS) -> Path:
+    """Build the configured generator unless a valid one from the same source is there; returns its root."""
     root = generator_root(config)
-    if not force and is_prepared(root):
+    configured = config.plugin_table("onnx").get("source")
+    if not force and is_prepared(root, variants) and _same_source(root / variants[0], configured):
         return root
     check_dependencies()
-    source = parse_source(config.plugin_table("onnx").get("source"))
-    return build_generator(source, root)
+    return build_generator(parse_source(configured), root, variants=variants)
+
+
+def _same_source(variant: Path, configured: str | None) -> bool:
+    """The prepared model came from the configured checkpoint (changing `source` means rebuilding)."""
+    try:
+        wanted = parse_source(configured).describe()
+    except ModelError:
+        if configured:
+            raise
+        return True  # the default's package is gone, but a model built from it is here: keep it
+    recorded = layout.read_manifest(variant)
+    return all(recorded.get("source", {}).get(k) == v for k, v in wanted.items())
 
 
 def is_prepared(root: Path, variants: tuple[str, ...] = VARIANTS) -> bool:
@@ -70,8 +82,8 @@ def _importable(module: str) -> bool:
 
 
 def check_disk_space(root: Path, parameters: int) -> None:
-    """fp32 + fp16 + int8 copies plus a staging margin must fit, or we stop before writing."""
-    needed = int(parameters * (4 + 2 + 1.3) * 1.2) + (64 << 20)
+    """fp32 + fp16 + int8 + int4 copies plus a staging margin must fit, or we stop before writing."""
+    needed = int(parameters * (4 + 2 + 1.3 + 0.8) * 1.2) + (64 << 20)
     probe = root
     while not probe.exists():
         probe = probe.parent
@@ -115,6 +127,9 @@ def _build_variants(model: Any, tokenizer: Any, staging: Path, variants: tuple[s
         if precision == "int8":
             bar.set_postfix_str("quantizing int8")
             export.quantize_int8(staging / "fp32", staging / "int8")
+        elif precision == "int4":
+            bar.set_postfix_str("quantizing int4")
+            export.quantize_int4(staging / "fp32", staging / "int4")
         elif precision == "fp16":
             bar.set_postfix_str("converting fp16")
             export.convert_fp16(staging / "fp32", staging / "fp16")

@@ -45,7 +45,7 @@ def parse_source(value: str | None) -> ModelSource:
     """`source` from config: empty for the default, a .gguf path, a local directory or a hub id."""
     if not value:
         return default_source()
-    path = Path(value).expanduser()
+    path = Path(value).expanduser().resolve()  # recorded in the manifest: the same wherever we run from
     if path.suffix == ".gguf":
         if not path.is_file():
             raise ModelError(f"source {path} does not exist: fix source in [plugins.onnx]")

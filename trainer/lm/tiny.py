@@ -1,4 +1,4 @@
-"""A tiny random Llama-architecture chat model with its own tokenizer, for tests and quick benchmarks."""
+"""Tiny random chat models (Llama, Gemma 3) with their own tokenizer, for tests and quick benchmarks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ CHAT_TEMPLATE = (
     "+ '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
     "{% endif %}"
 )
+GEMMA_CHAT_TEMPLATE = (  # Gemma's own turn markers: the model role is "model", turns end with <end_of_turn>
+    "{{ bos_token }}{% for message in messages %}{% set role = 'model' if message['role'] == 'assistant' "
+    "else message['role'] %}{{ '<start_of_turn>' + role + '\n' + message['content'] + '<end_of_turn>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+GEMMA_SPECIAL = ["<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>"]
 CORPUS = [
     "Hello there, how are you doing today? I am fine, thank you very much.",
     "The weather is lovely and the sun is shining over the quiet harbour.",
@@ -19,17 +25,23 @@ CORPUS = [
 ]
 
 
-def tiny_tokenizer(vocab_size: int = 384) -> Any:
-    """A byte-level BPE tokenizer trained in milliseconds, with a ChatML template."""
+def tiny_tokenizer(vocab_size: int = 384, *, style: str = "chatml") -> Any:
+    """A byte-level BPE tokenizer trained in milliseconds, with a ChatML (or Gemma) chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
+    special = GEMMA_SPECIAL if style == "gemma" else SPECIAL
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(CORPUS * 4, trainer)
+    if style == "gemma":
+        fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>",
+                                       pad_token="<pad>", unk_token="<pad>")
+        fast.chat_template = GEMMA_CHAT_TEMPLATE
+        return fast
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
                                    pad_token="<|endoftext|>", unk_token="<|endoftext|>")
     fast.chat_template = CHAT_TEMPLATE
@@ -51,5 +63,29 @@ def tiny_llama(tokenizer: Any, *, layers: int = 2, hidden: int = 64, seed: int =
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model
+
+
+def tiny_gemma3(tokenizer: Any, *, layers: int = 3, hidden: int = 64, seed: int = 0,
+                sliding_window: int = 8, max_positions: int = 1024) -> Any:
+    """Gemma 3's text decoder: sliding-window and global layers, q/k norms, tied and scaled embeddings.
+
+    The window is tiny so prompts in tests run past it, where a wrong export would show.
+    """
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2,
+        num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        query_pre_attn_scalar=16, sliding_window=sliding_window,
+        layer_types=["sliding_attention"] * (layers - 1) + ["full_attention"],
+        max_position_embeddings=max_positions, initializer_range=0.2, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, attn_implementation="eager",
+    )
+    torch.manual_seed(seed)
+    model = Gemma3ForCausalLM(config).eval()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model

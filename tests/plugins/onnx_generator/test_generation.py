@@ -32,7 +32,8 @@ async def test_streams_deltas_that_add_up_to_the_decoded_reply(start_generator: 
         prompt = gen.prompts.build(conversation("Hello there, how are you?"))
         ids = [t async for t in gen.tokens(prompt, gen.sampling(**GREEDY))]
     assert len(deltas) > 1, "a reply must arrive in pieces, not all at once"
-    assert "".join(deltas) == gen.tokenizer.decode(ids, skip_special_tokens=True)
+    # a reply cut by max_new_tokens inside a UTF-8 character ends without the broken piece, by design
+    assert "".join(deltas) == gen.tokenizer.decode(ids, skip_special_tokens=True).rstrip("\ufffd")
 
 
 @pytest.mark.parametrize("text", ["Hello there", "My order arrived broken and nobody answers my emails."])

@@ -50,6 +50,24 @@ def test_int8_is_smaller_and_parity_is_recorded(built_root: Path) -> None:
     assert manifest(built_root, "fp16")["parity"]["measured"] is False  # no CUDA here
 
 
+def test_int4_has_4_bit_projections_and_an_8_bit_lm_head(built_root: Path) -> None:
+    import onnx
+
+    graph = onnx.load(str(built_root / "int4" / "model.onnx")).graph
+    bits = {n.name: next(a.i for a in n.attribute if a.name == "bits")
+            for n in graph.node if n.op_type == "MatMulNBits"}
+    assert len(bits) == 2 * 7 + 1  # every projection and the head; attention's own MatMuls stay
+    head = next(n for n in graph.node if "logits" in n.output)
+    assert bits.pop(head.name) == 8 and set(bits.values()) == {4}
+    assert {a.i for n in graph.node if n.op_type == "MatMulNBits" for a in n.attribute
+            if a.name == "accuracy_level"} == {4}
+    size = {p: (built_root / p / "model.onnx").stat().st_size for p in ("int8", "int4")}
+    assert size["int4"] < size["int8"]
+    parity = manifest(built_root, "int4")["parity"]
+    assert parity["precision"] == "int4" and parity["max_abs_logit_diff"] > 0
+    assert resolve(built_root, "int4").precision == "int4"
+
+
 def test_stop_tokens_include_the_chat_end_marker(tiny_lm: tuple[Any, Any]) -> None:
     model, tokenizer = tiny_lm
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") in stop_token_ids(model, tokenizer)
@@ -75,6 +93,7 @@ def test_second_run_is_instant(built_root: Path, monkeypatch: pytest.MonkeyPatch
         raise AssertionError("a valid model directory was rebuilt")
 
     monkeypatch.setattr(prep, "build_generator", must_not_build)
+    monkeypatch.setattr(prep, "parse_source", lambda value: ModelSource("local", "tiny", name="tiny"))
     began = time.perf_counter()
     assert prep.prepare_generator(config_for(built_root.parent)) == built_root
     assert time.perf_counter() - began < 1.0
@@ -87,7 +106,7 @@ def test_a_damaged_directory_is_rebuilt(
     (root / "int8" / "model.onnx").write_bytes(b"not a model")
     assert not prep.is_prepared(root)
     built: list[Path] = []
-    monkeypatch.setattr(prep, "build_generator", lambda source, root: built.append(root) or root)
+    monkeypatch.setattr(prep, "build_generator", lambda source, root, **kw: built.append(root) or root)
     monkeypatch.setattr(prep, "default_source", lambda: ModelSource("gguf", "x", "y.gguf"), raising=False)
     monkeypatch.setattr(prep, "parse_source", lambda value: ModelSource("gguf", "x", "y.gguf"))
     prep.prepare_generator(config_for(tmp_path))
