@@ -111,7 +111,7 @@ def fit_tokens(
     oos_id: int | None,
     cfg: HeadConfig,
 ) -> FittedHead:
-    """Token states of the last layers + the token head (the sentiment default)."""
+    """Token states of the last layers + the token head (opt-in: `--frozen-head tokens`)."""
     from .token_head import TokenEmbedder, add_token_head, fit_token_head
 
     started = time.perf_counter()

@@ -56,18 +56,7 @@ def _ids(value: Any) -> list[int]:
 
 def reply_nll(session: DecoderSession, example: ReplyExample) -> tuple[float, int]:
     """Summed negative log-likelihood of the reply tokens given the prompt, and their count."""
-    ids = example.prompt + example.reply
-    feed: dict[str, Any] = {"input_ids": np.asarray([ids], dtype=np.int64)}
-    feed["attention_mask"] = np.ones_like(feed["input_ids"])
-    if session.has_position_ids:
-        feed["position_ids"] = np.arange(len(ids), dtype=np.int64)[None, :]
-    feed.update(zip(session.past_names, session.empty_past(1), strict=True))
-    logits = session.session.run(["logits"], feed)[0][0].astype(np.float64)
-    start = len(example.prompt)
-    scores = logits[start - 1:len(ids) - 1]  # position t predicts token t + 1
-    log_z = np.log(np.exp(scores - scores.max(axis=1, keepdims=True)).sum(axis=1)) + scores.max(axis=1)
-    picked = scores[np.arange(len(example.reply)), example.reply]
-    return float((log_z - picked).sum()), len(example.reply)
+    return reply_nlls(session, [example], batch=1)[0]
 
 
 def perplexity(session: DecoderSession, examples: list[ReplyExample], progress: bool = True) -> float:
