@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--feedback", type=int, default=200, help="feedback items per round")
     parser.add_argument("--held-out", type=int, default=48, help="held-out prompts scored each round")
     parser.add_argument("--tokens", type=int, default=48, help="max new tokens per reply")
+    parser.add_argument("--wrap-up", type=int,
+                        help="[onnx] wrap_up_tokens: past this many tokens a reply ends at its next "
+                             "sentence end, as the served bot's replies do (default: the plugin's, 80)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch and ONNX Runtime threads (0: all cores)")
     parser.add_argument("--lr", type=float, help="[loop] learning_rate (default: the config's)")
@@ -79,7 +82,8 @@ def scratch_root(prepared: Path, where: Path) -> Path:
 def settings(root: Path, data: Path, args: argparse.Namespace) -> dict[str, Any]:
     # shared CPUs: a reply may wait long for its turn; a timeout would turn it into a fallback
     onnx = {"model_dir": str(root), "max_new_tokens": args.tokens, "temperature": 0.7, "max_batch": 16,
-            "timeout": 1800, **({"threads": args.threads} if args.threads else {})}
+            "timeout": 1800, **({"threads": args.threads} if args.threads else {}),
+            **({"wrap_up_tokens": args.wrap_up} if args.wrap_up is not None else {})}
     # a fifth of the conversations held out: a golden set of ~30 rated replies from the first round's
     # 150 (at 0.1, the default, hash luck left fewer than the 8 it needs), and more power for the
     # gate's preference test
@@ -184,7 +188,8 @@ async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str,
     return {"rule": rule.describe(), "rounds": rounds, "start_version": start_version,
             "final_version": final_version, "served_changed": final_version != start_version,
             "settings": {"feedback_per_round": args.feedback, "held_out": args.held_out,
-                         "max_new_tokens": args.tokens, "threads": args.threads, "learning_rate": args.lr,
+                         "max_new_tokens": args.tokens, "wrap_up_tokens": args.wrap_up,
+                         "threads": args.threads, "learning_rate": args.lr,
                          "kl_weight": args.kl_weight, "epochs": args.epochs, "min_steps": args.min_steps,
                          "golden_fraction": args.golden_fraction}}
 

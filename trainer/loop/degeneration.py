@@ -16,12 +16,15 @@ sampling the bot serves with, through ONNX Runtime, and compares:
 
 Why these tolerances: with 32 prompts one reply moves a share by 0.03, and sampling noise on
 `unfinished` (p ~ 0.5) is about 0.09 per model even with shared seeds, hence 0.20; garbage
-words are rare in the starting model (< 1% on SmolLM2), so +2 points is a real change while a
-name or a rare word the dictionary lacks is not; distinct-2 and repeated-3 catch a model that
-collapses onto one phrase or loops (a 25% drop in distinct bigrams is far outside run-to-run
-noise, which we measured at about 5%); length may shrink freely (a rule may ask for short
-replies) but not blow up. The dictionary is the vocabulary of the embedded CLINC150 and SST-2
-training texts plus the prompts themselves: ordinary English, no tokenizer pieces.
+words are rare in the starting model, so +2 points is a real change while a name or a rare
+word the dictionary lacks is not; distinct-2 and repeated-3 catch a model that collapses onto
+one phrase or loops (a 25% drop in distinct bigrams is far outside run-to-run noise, which we
+measured at about 5%); length may shrink freely (a rule may ask for short replies) but not blow
+up. The dictionary is every English word wordfreq has seen (320k, from Wikipedia, subtitles,
+books, web text and more), plus the embedded CLINC150 and SST-2 training texts and the prompts
+themselves. A dictionary of the embedded texts alone missed ordinary words ("bicycle",
+"enthusiasts"): SmolLM2's own replies scored 6-7% non-words, and a candidate that merely talked
+about other things moved that share past the tolerance.
 """
 
 from __future__ import annotations
@@ -82,8 +85,11 @@ class Tolerances:
 
 @lru_cache(maxsize=1)
 def dictionary() -> frozenset[str]:
-    """Lower-cased words of the embedded CLINC150 and SST-2 training sets."""
-    words: set[str] = set()
+    """Lower-cased English words: wordfreq's whole English list, and the embedded CLINC150 and
+    SST-2 training sets (wordfreq is a well-kept word-frequency library; hand-made lists drift)."""
+    from wordfreq import top_n_list
+
+    words: set[str] = {w for entry in top_n_list("en", 10**7) for w in WORD.findall(entry)}
     for name in ("clinc150", "sst2"):
         path = DATA / name / "train.csv.xz"
         if path.is_file():

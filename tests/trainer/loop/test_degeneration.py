@@ -9,8 +9,19 @@ FINE = ["I can help with your parcel. When did you order it?", "Sure, cooking pa
 
 def test_ordinary_replies_have_almost_no_nonwords() -> None:
     f = figures(FINE, [12, 9], ["stop_token", "stop_token"])
-    assert f.nonword_rate < 0.1 and f.unfinished == 0.0 and f.empty == 0.0  # "parcel" is not in it
+    assert f.nonword_rate == 0.0 and f.unfinished == 0.0 and f.empty == 0.0
     assert f.distinct_2 == 1.0 and f.repeated_3 == 0.0 and f.mean_tokens == 10.5
+
+
+def test_the_dictionary_knows_ordinary_english_beyond_the_embedded_texts() -> None:
+    """SmolLM2 talks about bicycles and gardening enthusiasts; the embedded CLINC150 and SST-2
+    texts alone lacked such words, so the model's own replies scored 6-7% "non-words"."""
+    from interplay.trainer.loop.degeneration import dictionary
+
+    reply = ("Ah, welcome to the world of technology! What kind of bicycle do you own? Tomatoes "
+             "play a crucial role, among gardening enthusiasts, in the agricultural industry.")
+    assert nonwords(reply, dictionary()) == (0, 26)
+    assert nonwords("BirrLaaAle1234 xqzvw Laaale frobnicatorix", dictionary())[0] == 4
 
 
 def test_garbage_tokens_count_as_nonwords() -> None:
