@@ -201,3 +201,13 @@ def test_lora_adapters_go_on_the_top_share_of_the_layers() -> None:
     assert adapted(1.0) == set(range(count))
     assert adapted(0.5) == set(range(count - max(1, round(count / 2)), count))
     assert max(adapted(0.01)) == count - 1 and len(adapted(0.01)) == 1
+
+
+def test_the_kl_estimate_pairs_a_few_prompts_spread_over_the_batch() -> None:
+    """z0 comes from KL_PAIRS mismatched pairs per batch, not all of them (the docstring says why)."""
+    from interplay.trainer.loop.objective import KL_PAIRS, kl_pairs
+
+    batch = [example([i], [10 * i]) for i in range(1, 9)]
+    pairs = kl_pairs(batch, 0)
+    assert KL_PAIRS == 2 and pairs["input_ids"].tolist() == [[1, 80], [5, 40]]
+    assert kl_pairs(batch[:1], 0)["input_ids"].tolist() == [[1, 10]]
