@@ -147,12 +147,12 @@ class LoopSettings(Strict):
     epochs: int = Field(1, ge=1)
     min_steps: int = Field(0, ge=0)  # more whole epochs (at most 4) until this many steps; 0 = off
     max_steps: int | None = Field(None, ge=1)
-    learning_rate: float = Field(4e-4, gt=0.0)  # with kl_weight 1: the rounds in docs/learning-loop.md
+    learning_rate: float = Field(4e-4, gt=0.0)  # with kl_weight 0.3: the rounds in docs/learning-loop.md
     warmup: float = Field(0.1, ge=0.0, lt=1.0)  # share of steps warming up; cosine decay after
     batch_size: int = Field(8, ge=1)
     kto_weight: float = Field(1.0, ge=0.0)  # 0 = supervised on good replies only
     kto_beta: float = Field(0.1, gt=0.0)
-    kl_weight: float = Field(1.0, ge=0.0)  # token KL to the starting model on reply positions; 0 = off
+    kl_weight: float = Field(0.3, ge=0.0)  # token KL to the starting model on reply positions; 0 = off
     lora_rank: int = Field(16, ge=1)
     lora_layers: float = Field(0.5, gt=0.0, le=1.0)  # share of decoder layers, from the top, with adapters
     min_weight: float = Field(0.25, ge=0.0)  # feedback lighter than this is left out of training

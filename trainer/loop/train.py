@@ -49,7 +49,7 @@ class TrainOptions:
     batch_size: int = 8
     kto_weight: float = 1.0
     kto_beta: float = 0.1
-    kl_weight: float = 1.0  # token KL to the starting model on every reply position (objective.py)
+    kl_weight: float = 0.3  # token KL to the starting model on every reply position (objective.py)
     lora_rank: int = 16
     lora_layers: float = 0.5  # share of the decoder layers, from the top, that get adapters
     min_weight: float = 0.25
