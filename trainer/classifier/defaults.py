@@ -176,6 +176,7 @@ def default_spec_and_config(kind: str, target: Path, run_dir: Path, *, full: boo
         oos_label=d.oos_label,
         subsample_per_class=None if full else d.per_class,
         parity_examples=None if full else 1000,
+        min_in_scope=d.min_in_scope if full else None,  # the served default's oos rule
     )
     cfg = TrainConfig(
         epochs=d.epochs, lr=d.lr, head_lr=2e-3, max_length=d.max_length, patience=0, freeze_layers=1,

@@ -72,11 +72,14 @@ def accuracy(model_dir: Path, examples: list[Any], threads: int = 1) -> float:
 
 
 def train_candidate(config: Any, job: NluJob, out: Path) -> Path:
-    """GAN-BERT on labeled + logged unlabeled data, exported into `out` like any classifier."""
+    """GAN-BERT on labeled + logged unlabeled data, exported into `out` like any classifier.
+
+    It fine-tunes on all the labeled data (the `models prepare --finetune` recipe): the first run's
+    quick recipe (20 rows per intent) cannot beat the served embedding-head default at its gate."""
     from interplay.trainer.classifier.defaults import default_spec_and_config
     from interplay.trainer.classifier.run import train_classifier
 
-    spec, cfg = default_spec_and_config(job.kind, out, out.parent / f".{out.name}-run", full=False)
+    spec, cfg = default_spec_and_config(job.kind, out, out.parent / f".{out.name}-run", full=True)
     spec = replace(spec, unlabeled=job.unlabeled)
     if job.base is not None:
         spec = replace(spec, base=job.base)

@@ -89,8 +89,10 @@ def test_configured_model_dir_wins_and_must_be_valid(tmp_path: Path, models_dir_
 def test_quick_spec_subsamples(tmp_path: Path) -> None:
     spec, cfg = defaults.default_spec_and_config("intent", tmp_path / "m", tmp_path / "r", full=False)
     assert spec.subsample_per_class == 20 and spec.oos_label == "oos" and cfg.epochs == 4
+    assert spec.min_in_scope is None
     spec, cfg = defaults.default_spec_and_config("intent", tmp_path / "m", tmp_path / "r", full=True)
     assert spec.subsample_per_class is None and cfg.epochs == 3
+    assert spec.min_in_scope == defaults.DEFAULTS["intent"].min_in_scope == 0.94  # as the served default
 
 
 @pytest.fixture(scope="module")

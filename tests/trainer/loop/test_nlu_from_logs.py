@@ -118,6 +118,21 @@ def test_a_candidate_that_beats_the_served_model_is_promoted(tmp_path: Path, wor
     assert metrics["data"]["unlabeled"] == len(unlabeled.read_text().splitlines()) - 1 > 40
 
 
+def test_the_candidate_fine_tunes_on_all_the_embedded_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the first run's 20 rows per intent: that recipe loses every gate to the embedding-head default."""
+    from interplay.trainer.classifier import run
+    from interplay.trainer.loop.nlu import NluJob, train_candidate
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(run, "train_classifier", lambda spec, cfg: seen.update(spec=spec, cfg=cfg))
+    train_candidate(None, NluJob("intent", tmp_path / "unlabeled.csv"), tmp_path / "v1")
+    spec, cfg = seen["spec"], seen["cfg"]
+    assert spec.subsample_per_class is None and spec.train.name == "train.csv.xz" and cfg.gan
+    assert spec.unlabeled == tmp_path / "unlabeled.csv" and spec.min_in_scope == 0.94
+
+
 def test_no_promote_writes_the_candidate_and_its_report_only(tmp_path: Path, world: dict[str, Path]) -> None:
     config = setup(tmp_path, world, "broken")
     result = train_nlu(config, world, "--no-promote")
