@@ -8,9 +8,9 @@ feedback give. As in the paper and TRL's `KTOTrainer`:
 - z0, the reference point, estimates KL(pi || pi_ref) on *mismatched* pairs: each prompt of the
   batch with another example's reply (the batch rotated by one), clamped at 0 and detached.
   One difference from TRL, for speed: only `KL_PAIRS` of each batch's prompts get a mismatched
-  pair (TRL pairs all of them). z0 is a detached scalar baseline inside a sigmoid, averaged over
-  the run's batches anyway; the full pairing cost a forward pass of the whole batch at every
-  step and another in the reference pass, a fifth of a 500-rating iteration on 2 cores;
+  pair (TRL pairs all of them). z0 is a detached scalar baseline inside a sigmoid, so a noisier
+  estimate only shifts where the sigmoid bends; the full pairing cost a forward pass of the whole
+  batch at every step and another in the reference pass (the saving was not timed on its own);
 - desirable:   w_D * (1 - sigmoid(beta * (r - z0)))
   undesirable: w_U * (1 - sigmoid(beta * (z0 - r)))
 - the weights balance unbalanced feedback: the paper (and TRL's docs) recommend
