@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import conditions  # bench/ is not a package: its sibling module, by path
 
 RESULTS = Path(__file__).parent / "results" / "generate.json"
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dailydialog" / "validation.jsonl"
+BENCH = Path(__file__).resolve().parent
+DAILYDIALOG = Path("shared") / "data" / "dailydialog" / "validation.jsonl"
 PROMPTS = [
     "Hi! How are you today?",
     "Can you recommend a good book for a long train ride?",
@@ -55,6 +56,14 @@ PROMPTS = [
 ]
 
 
+def default_data(start: Path = BENCH) -> Path:
+    """../shared/data seen from the checkout, however deep the worktree (/work/main, /work/wt/<name>)."""
+    for folder in start.parents:
+        if (folder / DAILYDIALOG).is_file():
+            return folder / DAILYDIALOG
+    return start.parents[1] / DAILYDIALOG  # not found: named in the error
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated: torch-cpu, onnx-fp32, onnx-int8, onnx-int4, torch-cuda, "
                              "onnx-cuda-fp16; empty for perplexity only")
     parser.add_argument("--ppl-replies", type=int, help="DailyDialog replies for perplexity (default 200)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="DailyDialog validation JSONL")
+    parser.add_argument("--data", type=Path, help="DailyDialog validation JSONL (default: ../shared/data)")
     parser.add_argument("--models-dir", type=Path, help="default: the configured models_dir")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one backend, print JSON
@@ -73,6 +82,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.tokens = args.tokens or (24 if args.quick else 64)
     args.ppl_replies = args.ppl_replies if args.ppl_replies is not None else (60 if args.quick else 200)
     args.levels = [int(c) for c in args.concurrency.split(",")]
+    args.data = args.data or default_data()
+    if args.ppl_replies and not args.worker and not args.data.is_file():
+        parser.error(f"no DailyDialog data at {args.data}: pass --data PATH, "
+                     "or --ppl-replies 0 to skip perplexity")
     return args
 
 
@@ -335,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     report["perplexity"] = spawn(args, "perplexity", passthrough) if args.ppl_replies else {}
     report["summary"] = summary(report, args.levels)
     parts = [b["conditions"] for b in report["backends"].values()]
+    parts += [report["perplexity"]["conditions"]] if report["perplexity"] else []
     report["conditions"] = {"load_average_before": before, "load_average_after": conditions.load_average(),
                             "cpus": conditions.cpus(), **conditions.combine(parts)}
     report["summary"]["under_load"] = report["conditions"]["under_load"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .test_conditions import load
 
 
@@ -36,3 +38,22 @@ def test_perplexity_covers_the_quantized_variants_that_exist(tmp_path: Path) -> 
     (tmp_path / "int4").mkdir()
     (tmp_path / "int4" / "model.onnx").write_bytes(b"")
     assert generate.perplexity_precisions(tmp_path) == ["fp32", "int8", "int4"]
+
+
+def test_data_is_found_above_any_worktree_depth(tmp_path: Path) -> None:
+    generate = load("generate")
+    data = tmp_path / "shared" / "data" / "dailydialog" / "validation.jsonl"
+    bench = tmp_path / "wt" / "name" / "bench"  # a worktree one level deeper than /work/main
+    bench.mkdir(parents=True)
+    assert generate.default_data(bench) == bench.parents[1] / generate.DAILYDIALOG  # no data yet
+    data.parent.mkdir(parents=True)
+    data.write_text("{}\n")
+    assert generate.default_data(bench) == data
+
+
+def test_perplexity_without_data_is_an_error_not_a_skip(tmp_path: Path) -> None:
+    generate = load("generate")
+    with pytest.raises(SystemExit):
+        generate.parse_args(["--backends", "", "--data", str(tmp_path / "missing.jsonl")])
+    args = generate.parse_args(["--ppl-replies", "0", "--data", str(tmp_path / "missing.jsonl")])
+    assert args.ppl_replies == 0

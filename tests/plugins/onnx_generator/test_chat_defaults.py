@@ -48,6 +48,34 @@ def test_defaults_suit_a_chat_window() -> None:
     assert not [w for w in invented if w in DEFAULT_SYSTEM_PROMPT.lower()]
 
 
+REPO = Path(__file__).resolve().parents[3]
+
+
+def commented_defaults(text: str, table: str) -> dict[str, Any]:
+    """`# key = value` lines inside one table of a TOML file: the defaults it shows commented."""
+    import tomllib
+
+    found: dict[str, Any] = {}
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("["):
+            inside = line.strip() == f"[{table}]"
+        elif inside and line.startswith("# ") and " = " in line.split("#")[1]:
+            found.update(tomllib.loads(line[2:].split("  #")[0]))
+    return found
+
+
+def test_the_shipped_config_and_docs_show_the_real_chat_defaults() -> None:
+    settings = OnnxGeneratorSettings()
+    shown = commented_defaults((REPO / "config.toml").read_text(), "plugins.onnx")
+    assert shown == {"max_new_tokens": settings.max_new_tokens, "wrap_up_tokens": settings.wrap_up_tokens,
+                     "system_prompt": DEFAULT_SYSTEM_PROMPT}
+    docs = (REPO / "docs" / "generator.md").read_text()
+    assert f"| `max_new_tokens` | `{settings.max_new_tokens}` |" in docs
+    assert f"| `wrap_up_tokens` | `{settings.wrap_up_tokens}` |" in docs
+    assert f'| `system_prompt` | "{DEFAULT_SYSTEM_PROMPT}" |' in docs
+
+
 def feed(after: int, deltas: list[str]) -> str:
     """The text a reply shows when these deltas arrive, one token each."""
     ending, shown = SentenceEnd(after), ""

@@ -87,3 +87,20 @@ def test_a_different_source_is_rebuilt_not_reused(prepared: Any, monkeypatch: py
                             plugin_table=lambda name: {"source": str(prepared.root.parent)})
     prep.prepare_generator(other, variants=("fp32",))
     assert built == [str(prepared.root.parent)]
+
+
+def test_a_gemma_vocabulary_without_a_chat_template_gets_gemmas_turn_format() -> None:
+    from interplay.trainer.lm import source, tiny
+
+    gemma = tiny.tiny_tokenizer(style="gemma")
+    gemma.chat_template = None  # as in Gemma 3 270M's base-model GGUF
+    source.add_missing_chat_template(gemma)
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"}, {"role": "user", "content": "ok?"}]
+    assert gemma.apply_chat_template(chat, add_generation_prompt=True, tokenize=False) == (
+        "<bos><start_of_turn>user\nBe brief.\n\nhi<end_of_turn>\n<start_of_turn>model\nhello<end_of_turn>\n"
+        "<start_of_turn>user\nok?<end_of_turn>\n<start_of_turn>model\n")
+    chatml = tiny.tiny_tokenizer()
+    chatml.chat_template = None
+    source.add_missing_chat_template(chatml)  # no Gemma markers: left alone, the runtime names the gap
+    assert chatml.chat_template is None
