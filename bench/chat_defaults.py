@@ -83,8 +83,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from interplay.core import load_config
+    from interplay.plugins.onnx_generator import OnnxGenerator
 
-    root = (args.models_dir or Path(load_config().models_dir)) / "generator"
+    root = OnnxGenerator.model_home.root(args.models_dir or load_config().models_dir)
     seeds = [1] if args.quick else [1, 2]
     watch, began = conditions.Conditions(), time.perf_counter()
     report: dict[str, Any] = {"bench": "chat_defaults", "seeds": seeds, "old_defaults": OLD}

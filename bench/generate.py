@@ -90,11 +90,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def generator_root(args: argparse.Namespace) -> Path:
-    if args.models_dir:
-        return args.models_dir / "generator"
     from interplay.core import load_config
+    from interplay.plugins.onnx_generator import OnnxGenerator
 
-    return Path(load_config().models_dir) / "generator"
+    return OnnxGenerator.model_home.root(args.models_dir or load_config().models_dir)
 
 
 def rounds_for(level: int, quick: bool) -> int:

@@ -17,7 +17,7 @@ Rules (trainer/loop/simulate.py): short (at most the length 40% of the served re
 name (short replies that use the person's name), question (end with a question), no-markdown,
 apology (apologise first when the person complains, not otherwise), random (a coin flip).
 
-Needs a prepared generator (`interplay models prepare --only generator`). Nothing is written to
+Needs a prepared generator (`interplay models prepare --only onnx`). Nothing is written to
 the prepared model: the bench serves it from a scratch model root that links to its variants.
 Results: bench/results/loop_rounds.json (one entry per rule) and loop_rounds.png.
 """
@@ -132,11 +132,12 @@ def make_rule(name: str, calibration: list[str]) -> Any:
 async def run_rule(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from interplay.core.config import load_config
     from interplay.core.store import SQLiteStore
+    from interplay.plugins.onnx_generator import OnnxGenerator
     from interplay.testing import run_bot
     from interplay.trainer.loop.runner import describe, run_iteration
     from interplay.trainer.loop.simulate import RULES, mean_length, prompts, simulate
 
-    prepared = Path(load_config().models_dir) / "generator"
+    prepared = OnnxGenerator.model_home.root(load_config().models_dir)
     root = scratch_root(prepared, work / "models")
     style = RULES[name].style
     held = prompts(args.held_out, seed=3, held_out=True, style=style)

@@ -24,13 +24,14 @@ PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "
 
 def main() -> None:
     from interplay.core.config import load_config
+    from interplay.plugins.onnx_generator import OnnxGenerator
     from interplay.trainer.loop import train
     from interplay.trainer.loop.examples import TokenizedExample
     from interplay.trainer.loop.objective import collate, reply_distributions, reply_logps
     from peft import LoraConfig, get_peft_model
 
     conditions = Conditions()
-    root = Path(load_config().models_dir) / "generator"
+    root = OnnxGenerator.model_home.root(load_config().models_dir)
     model, _ = train._load_source(train.base_source(root))
     torch.manual_seed(0)
     batch = collate([TokenizedExample(prompt=torch.randint(100, 40000, (48,)).tolist(),

@@ -23,13 +23,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default="fp32,int8,int4")
     args = parser.parse_args(argv)
     from interplay.core import load_config
-    from interplay.trainer.lm.prepare import build_generator, check_dependencies
+    from interplay.trainer.lm.prepare import build_generator, check_dependencies, generator_root
     from interplay.trainer.lm.source import parse_source
 
     check_dependencies()
     began = time.perf_counter()
-    source = parse_source(load_config().plugin_table("onnx").get("source"))
-    root = build_generator(source, args.models_dir / "generator", variants=tuple(args.variants.split(",")))
+    config = load_config()
+    source = parse_source(config.plugin_table("onnx").get("source"))
+    target = generator_root(config, args.models_dir)  # <models_dir>/onnx, as `models prepare` lays it out
+    root = build_generator(source, target, variants=tuple(args.variants.split(",")))
     print(f"prepared {root} in {time.perf_counter() - began:.0f} s")
 
 

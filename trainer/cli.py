@@ -23,8 +23,9 @@ def train() -> None:
 
 
 @models.command()
-@click.option("--only", type=click.Choice(["generator", "intent", "sentiment"]), multiple=True,
-              help="Prepare only these models (default: all that are missing).")
+@click.option("--only", type=click.Choice(["onnx", "intent", "sentiment", "generator"]), multiple=True,
+              help="Prepare only these plugins' models (default: all that are missing; `generator` is "
+              "the deprecated old name of `onnx`).")
 @click.option("--force", is_flag=True, help="Rebuild even if a valid model directory exists.")
 @click.option("--finetune", "--full", "finetune", is_flag=True, default=None,
               help="Intent/sentiment: fine-tune the encoder on all the data (slower, stronger) instead of "

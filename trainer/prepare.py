@@ -12,11 +12,14 @@ def prepare_all(
 ) -> None:
     """Prepare the default generator and NLU models into `config.models_dir` (NLU: embedding-head
     models, or fine-tuned on all the data with `finetune`)."""
-    wanted = only or {"generator", "intent", "sentiment"}
-    if "generator" in wanted:
+    wanted = set(only or {"onnx", "intent", "sentiment"})
+    if "generator" in wanted:  # the old name, from before plugin, table and model directory were all `onnx`
+        click.echo("--only generator is deprecated: use --only onnx", err=True)
+        wanted = (wanted - {"generator"}) | {"onnx"}
+    if "onnx" in wanted:
         from .lm.prepare import prepare_generator
 
-        click.echo(f"generator: {prepare_generator(config, force=force)}")
+        click.echo(f"onnx: {prepare_generator(config, force=force)}")
     for kind in ("intent", "sentiment"):
         if kind in wanted:
             from .classifier.defaults import prepare_default_classifier

@@ -104,7 +104,8 @@ def verify_version(directory: Path) -> int:
             continue
         data = load_manifest(path.parent, hint)
         check_files(path.parent, data, hint, verify_sha256=True)
-        files = data.get("files") if isinstance(data.get("files"), dict) else {}
+        listed = data.get("files")
+        files: dict[str, Any] = listed if isinstance(listed, dict) else {}
         checked += sum(1 for info in files.values() if isinstance(info, dict) and info.get("sha256"))
         model_file, digest = str(data.get("model_file", "model.onnx")), data.get("sha256")
         if not _inside(model_file):

@@ -29,7 +29,8 @@ class OnnxGenerator(Generator[OnnxGeneratorSettings]):
 
     name: ClassVar[str] = "onnx"
     Settings = OnnxGeneratorSettings
-    model_home = ModelHome("generator")
+    # one name: plugin, table, `--only` and model directory are all `onnx`; earlier releases used `generator`
+    model_home = ModelHome("onnx", legacy=("generator",))
 
     def __init__(self, settings: OnnxGeneratorSettings, context: PluginContext) -> None:
         super().__init__(settings, context)

@@ -2,7 +2,7 @@
 
 Layout written by `interplay models prepare` (and by `interplay.trainer.lm.export`):
 
-    <models_dir>/generator/            the generator root
+    <models_dir>/onnx/                 the generator root (`<models_dir>/generator/` before; still found)
         fp32/  int8/  int4/  fp16/     one complete model directory per precision
             model.onnx [+ model.onnx_data]   ONNX decoder with KV cache (Optimum layout)
             tokenizer.json, tokenizer_config.json, special_tokens_map.json, config.json

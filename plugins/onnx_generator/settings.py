@@ -26,7 +26,7 @@ class OnnxGeneratorSettings(PluginSettings):
 
     # which model
     source: str | None = None  # for `models prepare`: a .gguf file, a local HF directory or a hub id
-    model_dir: Path | None = None  # default: <models_dir>/generator (see model_dir.py for the layout)
+    model_dir: Path | None = None  # default: <models_dir>/onnx (see model_dir.py for the layout)
     precision: Literal["auto", "int8", "int4", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, int8 on CPU
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA only where it can really load
     threads: int | None = Field(None, ge=1)  # CPU intra-op threads; default: the cores we may use

@@ -21,14 +21,15 @@ VARIANTS = ("fp32", "int8", "int4", "fp16")
 _TOOLS = ("transformers", "optimum-onnx", "onnx", "onnxruntime-gpu", "onnxruntime", "torch")
 
 
-def generator_root(config: Any) -> Path:
-    """The `onnx` plugin's default model root, as its class's `model_home` says."""
+def generator_root(config: Any, models_dir: Path | None = None) -> Path:
+    """The `onnx` plugin's default model root in `models_dir` (default: the configured one), as its
+    class's `model_home` says (`<models_dir>/onnx`, or `<models_dir>/generator` prepared before)."""
     from interplay.core.plugins import load_registry
 
     home = load_registry(config).model_home("onnx")
     if home is None:
         raise InterplayError("the onnx generator plugin is not installed: pip install 'interplay[onnx]'")
-    return home.root(config.models_dir)
+    return home.root(models_dir or config.models_dir)
 
 
 def prepare_generator(config: Any, *, force: bool = False, variants: tuple[str, ...] = VARIANTS) -> Path:

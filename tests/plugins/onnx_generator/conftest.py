@@ -26,7 +26,7 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory, tiny_lm: tuple[Any, Any]
     from interplay.trainer.lm.source import ModelSource
 
     model, tokenizer = tiny_lm
-    root = tmp_path_factory.mktemp("models") / "generator"
+    root = tmp_path_factory.mktemp("models") / "onnx"
     return build_generator(ModelSource("local", "tiny", name="tiny"), root, variants=("fp32", "int8"),
                            model=model, tokenizer=tokenizer)
 

@@ -120,3 +120,37 @@ def test_the_generator_asks_the_cores_one_cuda_probe() -> None:
     assert session.cuda_usable is model_dir.cuda_usable
     assert generator.choose_device is model_dir.choose_device
     assert nlu_model_dir.providers_for is model_dir.providers_for
+
+
+def test_the_onnx_plugin_has_one_name() -> None:
+    from interplay.core import ModelHome
+
+    home = OnnxGenerator.model_home
+    assert isinstance(home, ModelHome) and home.directory == OnnxGenerator.name == "onnx"
+    assert home.legacy == ("generator",)  # where earlier releases prepared it
+
+
+async def test_a_model_prepared_under_the_old_directory_name_is_still_served(
+    tiny_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Config:
+        models_dir = tmp_path / "models"
+
+    shutil.copytree(tiny_root, Config.models_dir / "generator")  # what an earlier `models prepare` wrote
+    generator = OnnxGenerator(OnnxGenerator.Settings(threads=1), PluginContext(None, tmp_path, Config()))
+    with pytest.warns(DeprecationWarning, match=r"generator has an old name: move it to .*onnx"):
+        await generator.start()
+    try:
+        assert generator.model is not None
+        assert generator.model.path == Config.models_dir / "generator" / "int8"
+        assert "move it to" in caplog.text  # also in the log, where someone running a bot sees it
+    finally:
+        await generator.stop()
+
+    shutil.copytree(tiny_root, Config.models_dir / "onnx")  # moved (a copy here): the new name wins
+    generator = OnnxGenerator(OnnxGenerator.Settings(threads=1), PluginContext(None, tmp_path, Config()))
+    await generator.start()
+    try:
+        assert generator.model is not None and generator.model.path == Config.models_dir / "onnx" / "int8"
+    finally:
+        await generator.stop()

@@ -104,10 +104,11 @@ def test_runtime_tokenizer_matches_transformers(tokenizer: Any, tiny_root: Any, 
 def test_runtime_tokenizer_matches_transformers_on_smollm2() -> None:
     """Needs `interplay models prepare`: the real SmolLM2 tokenizer and chat template."""
     from interplay.core import load_config
+    from interplay.plugins.onnx_generator import OnnxGenerator
     from interplay.plugins.onnx_generator.tokenizer import ChatTokenizer
     from transformers import AutoTokenizer
 
-    path = load_config().models_dir / "generator" / "int8"
+    path = OnnxGenerator.model_home.root(load_config().models_dir) / "int8"
     if not (path / "tokenizer.json").is_file():
         pytest.skip("run `interplay models prepare` first")
     reference, light = AutoTokenizer.from_pretrained(path), ChatTokenizer(path)

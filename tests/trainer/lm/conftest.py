@@ -22,5 +22,5 @@ def built_root(tmp_path_factory: pytest.TempPathFactory, tiny_lm: tuple[Any, Any
     from interplay.trainer.lm.source import ModelSource
 
     model, tokenizer = tiny_lm
-    root = tmp_path_factory.mktemp("models") / "generator"
+    root = tmp_path_factory.mktemp("models") / "onnx"
     return build_generator(ModelSource("local", "tiny", name="tiny"), root, model=model, tokenizer=tokenizer)

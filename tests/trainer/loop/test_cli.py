@@ -45,7 +45,7 @@ def test_export_then_loop_waits_for_new_feedback(tmp_path: Path) -> None:
 
 def test_rollback_names_what_is_served(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    root = tmp_path / "models" / "generator"
+    root = tmp_path / "models" / "onnx"
     runner = CliRunner()
     result = runner.invoke(cli, ["--config", str(config), "models", "rollback"])
     assert result.exit_code == 1 and "nothing to roll back" in result.output
