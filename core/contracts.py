@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
-from .matchers import ALWAYS, Matcher
+from .matchers import ALWAYS, ROUTING_ANALYZER, Matcher
+from .matchers import routing_analyzer as current_routing_analyzer
 from .messages import Annotation, Conversation, Feedback, Match, Message, Reply, ReplySource
 from .model_dir.registry import ModelHome
 
@@ -193,21 +194,27 @@ class Skill(Plugin[SettingsT]):
     intents: frozenset[str] = frozenset()  # empty: consulted for every message (a plugin may set its own)
     matcher: Matcher | None = None  # class attribute, or set per instance from settings
 
-    def match(self, message: Message, routing_analyzer: str = "") -> Match | None:
+    def match(self, message: Message, routing_analyzer: str | None = None) -> Match | None:
         """Whether this skill is asked about `message`, and what matched; None: not asked.
 
-        `routing_analyzer` is the analyzer whose labels `intents` are (`[pipeline] routing_analyzer`,
-        resolved by `build_bot`); "" (no such analyzer): a skill with `intents` is not asked.
+        `routing_analyzer` is the analyzer whose labels `intents` and `Intent(analyzer=None)` read
+        (`[pipeline] routing_analyzer`, resolved by `build_bot`; "": none, such a skill is not asked).
+        None: the one of the pipeline matching now (outside a pipeline: "intent").
         """
-        if self.matcher is not None:
-            return self.matcher.match(message)
-        if self.intents:
-            annotation = message.annotations.get(routing_analyzer)
-            if annotation is None or annotation.label not in self.intents:
-                return None
-            return Match(
-                "intent", args=message.text, label=annotation.label, confidence=annotation.confidence
-            )
+        token = ROUTING_ANALYZER.set(routing_analyzer) if routing_analyzer is not None else None
+        try:
+            if self.matcher is not None:
+                return self.matcher.match(message)
+            if self.intents:
+                annotation = message.annotations.get(current_routing_analyzer())
+                if annotation is None or annotation.label not in self.intents:
+                    return None
+                return Match(
+                    "intent", args=message.text, label=annotation.label, confidence=annotation.confidence
+                )
+        finally:
+            if token is not None:
+                ROUTING_ANALYZER.reset(token)
         return ALWAYS
 
     async def resumes(self, conversation: Conversation) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .contracts import Skill
+from .matchers import routing_analyzer
 from .messages import Conversation, Message
 
 
@@ -50,7 +51,7 @@ class SlotSkill(Skill):
     slots: ClassVar[tuple[Slot, ...]] = ()
     entities_analyzer: str = "entities"  # whose annotation's data["entities"] can fill slots
     entity_min_confidence: float = 0.0
-    topic_analyzer: str = "intent"  # a confident label of another intent here ends the dialogue
+    topic_analyzer: str | None = None  # a confident label here ends the dialogue; None: the routing analyzer
     topic_confidence: float = 0.8
     cancel_words: frozenset[str] = CANCEL_WORDS
     cancelled_reply: str = "OK, let's leave that."
@@ -132,7 +133,7 @@ class SlotSkill(Skill):
         """True when the message confidently belongs elsewhere: another intent, or another skill's command."""
         if message.text.lstrip().startswith("/"):
             return self.match(message) is None
-        annotation = message.annotations.get(self.topic_analyzer)
+        annotation = message.annotations.get(self.topic_analyzer or routing_analyzer())
         if annotation is None or annotation.confidence < self.topic_confidence:
             return False
         return self.match(message) is None

@@ -9,10 +9,22 @@ The pipeline hands the result to the skill as `conversation.match`.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import replace
 from types import MappingProxyType
 
 from .messages import Match, Message
+
+# the analyzer `[pipeline] routing_analyzer` resolved to, set by `Skill.match` while a matcher runs;
+# unset (a matcher called outside a pipeline): "intent", as before routing_analyzer existed
+ROUTING_ANALYZER: ContextVar[str | None] = ContextVar("interplay_routing_analyzer", default=None)
+LEGACY_ROUTING_ANALYZER = "intent"
+
+
+def routing_analyzer() -> str:
+    """The analyzer `Intent(analyzer=None)` reads: the routing analyzer while a skill is matched."""
+    current = ROUTING_ANALYZER.get()
+    return LEGACY_ROUTING_ANALYZER if current is None else current
 
 
 class Matcher:
@@ -70,9 +82,13 @@ class Regex(Matcher):
 
 
 class Intent(Matcher):
-    """One of these labels from an analyzer (default `intent`), at or above a confidence floor."""
+    """One of these labels from an analyzer, at or above a confidence floor.
 
-    def __init__(self, *labels: str, analyzer: str = "intent", min_confidence: float = 0.0) -> None:
+    `analyzer=None` (the default): the analyzer `[pipeline] routing_analyzer` resolved to, read when the
+    pipeline matches a skill (outside a pipeline: "intent"). Name one to read another analyzer's labels.
+    """
+
+    def __init__(self, *labels: str, analyzer: str | None = None, min_confidence: float = 0.0) -> None:
         if not labels:
             raise ValueError("Intent() needs at least one label")
         if not 0.0 <= min_confidence <= 1.0:
@@ -82,7 +98,7 @@ class Intent(Matcher):
         self.min_confidence = min_confidence
 
     def match(self, message: Message) -> Match | None:
-        annotation = message.annotations.get(self.analyzer)
+        annotation = message.annotations.get(self.analyzer or routing_analyzer())
         if annotation is None or annotation.label not in self.labels:
             return None
         if annotation.confidence < self.min_confidence:
@@ -91,7 +107,8 @@ class Intent(Matcher):
 
     def __repr__(self) -> str:
         floor = f", min_confidence={self.min_confidence}" if self.min_confidence else ""
-        return f"Intent({', '.join(map(repr, sorted(self.labels)))}, analyzer={self.analyzer!r}{floor})"
+        analyzer = f", analyzer={self.analyzer!r}" if self.analyzer else ""
+        return f"Intent({', '.join(map(repr, sorted(self.labels)))}{analyzer}{floor})"
 
 
 class AnyOf(Matcher):

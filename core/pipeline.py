@@ -13,6 +13,7 @@ from .chat_commands import ChatCommands
 from .config import BusSettings
 from .contracts import Analyzer, Generator, ReplyStream, Skill
 from .errors import PluginError, Undeliverable
+from .matchers import ROUTING_ANALYZER
 from .messages import Annotation, Conversation, Match, Message, Reply, ReplySource, new_id
 from .observability import NULL_OBSERVER, PipelineObserver
 from .signals import ImplicitSignals
@@ -150,6 +151,15 @@ class Pipeline:
         self, conversation: Conversation
     ) -> tuple[AsyncIterator[str], ReplySource, str | None]:
         """The first skill that answers wins; otherwise the generator streams the reply."""
+        token = ROUTING_ANALYZER.set(self.routing_analyzer)  # what skills and `Intent()` route by
+        try:
+            return await self._choose_routed(conversation)
+        finally:
+            ROUTING_ANALYZER.reset(token)
+
+    async def _choose_routed(
+        self, conversation: Conversation
+    ) -> tuple[AsyncIterator[str], ReplySource, str | None]:
         for skill, match in await self._asked(conversation):
             try:
                 async with asyncio.timeout(self.settings.skill_timeout):

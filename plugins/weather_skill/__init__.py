@@ -28,7 +28,7 @@ class WeatherSettings(PluginSettings):
     """`[plugins.weather]`."""
 
     intents: list[str] = Field(default_factory=lambda: ["GetWeather"])  # empty: asked for every message
-    intent_analyzer: str = "intent"  # whose label `intents` are
+    intent_analyzer: str = ""  # whose label `intents` are; "": [pipeline] routing_analyzer
     intent_min_confidence: float = Field(0.0, ge=0, le=1)
     commands: list[str] = Field(default_factory=lambda: ["weather"])  # `/weather Lisbon` works too
     analyzer: str = "entities"  # whose annotation holds the entities

@@ -46,7 +46,8 @@ def test_intent_reads_any_analyzer_with_a_confidence_floor():
     found = matcher.match(sure)
     assert found is not None and (found.label, found.confidence) == ("happy", 0.9)
     assert matcher.match(unsure) is None
-    assert Intent("happy").match(sure) is None  # the default analyzer is `intent`
+    assert Intent("happy").match(sure) is None  # outside a pipeline the default analyzer is `intent`
+    assert Intent("happy").match(msg("hi", intent=("happy", 0.9))) is not None
     assert Intent("sad", analyzer="mood").match(sure) is None
     with pytest.raises(ValueError, match="min_confidence"):
         Intent("x", min_confidence=2)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from interplay.core import Skill, hookimpl
+from interplay.core import Annotation, Intent, Message, Skill, hookimpl
+from interplay.core.matchers import routing_analyzer
 from interplay.testing import fake_analyzer, run_bot
 
 
@@ -47,3 +48,35 @@ async def test_the_analyzer_that_provides_intent_routes_whatever_its_name():
 
 async def test_an_analyzer_named_intent_that_provides_nothing_does_not_route():
     assert await _routed_by(fake_analyzer("intent", "weather", provides=""), "intent") == "generator:echo"
+
+
+class MatcherSkill(Skill):
+    name = "forecast"
+    matcher = Intent("weather")  # analyzer=None: whichever analyzer routes skills
+
+    async def answer(self, conversation):
+        return "sunny"
+
+
+matcher_plugin = SimpleNamespace(
+    __name__="forecast", register_skills=hookimpl(lambda register: register(MatcherSkill))
+)
+
+
+async def test_an_intent_matcher_without_analyzer_follows_the_routing_analyzer():
+    async with run_bot(matcher_plugin, fake_analyzer("topic", "weather"), analyzers=["topic"],
+                       skills=["forecast"], installed=False,
+                       config={"pipeline": {"routing_analyzer": "topic"}}) as bot:
+        assert (await bot.say("will it rain?")).source == "skill:forecast"
+    async with run_bot(matcher_plugin, fake_analyzer("topic", "weather"), analyzers=["topic"],
+                       skills=["forecast"], installed=False) as bot:  # topic routes nothing
+        assert (await bot.say("will it rain?")).source == "generator:echo"
+
+
+def test_skill_match_sets_the_routing_analyzer_only_while_it_matches():
+    message = Message("t", "c", "u", "rain?").annotated({"topic": Annotation("topic", "weather", 0.9)})
+    skill = MatcherSkill.__new__(MatcherSkill)
+    assert skill.match(message, "topic") is not None
+    assert skill.match(message, "") is None  # no routing analyzer: not asked
+    assert skill.match(message) is None  # outside a pipeline: "intent", which did not annotate
+    assert routing_analyzer() == "intent"
